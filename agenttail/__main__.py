@@ -1,0 +1,3 @@
+from agenttail.cli import main
+
+main()

@@ -1,0 +1,204 @@
+"""The ``agenttail`` command line."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from agenttail import __version__
+from agenttail.agents.base import Agent
+from agenttail.agents.registry import load_agents
+from agenttail.config import Config, ConfigError, load_config
+from agenttail.daemon.runner import Daemon, Pipeline, scan_once
+from agenttail.logs import configure_logging
+from agenttail.paths import AppPaths
+from agenttail.report import (
+    ReportError,
+    Window,
+    daily_report,
+    model_report,
+    parse_day,
+    resolve_timezone,
+    session_report,
+)
+from agenttail.status import status_data
+from agenttail.store import Store
+
+EX_CONFIG = 78  # sysexits: the service must not restart-loop on bad config
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+def _settings() -> tuple[AppPaths, Config]:
+    paths = AppPaths.resolve()
+    try:
+        config = load_config(paths)
+    except ConfigError as exc:
+        click.echo(f"agenttail: configuration error: {exc}", err=True)
+        sys.exit(EX_CONFIG)
+    return paths, config
+
+
+def _agents(config: Config) -> list[Agent]:
+    wanted = config.get_list("agents")
+    return load_agents(set(wanted) if wanted else None)
+
+
+def open_readonly(paths: AppPaths) -> Store | None:
+    """A read-only store for reports, or None before the first scan."""
+    if not paths.database.exists():
+        return None
+    return Store(paths.database, readonly=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="agenttail")
+def main() -> None:
+    """Usage and cost metrics for AI coding agents, tailed from their session files."""
+
+
+@main.command()
+def run() -> None:
+    """Run the daemon in the foreground (what the user service runs)."""
+    paths, config = _settings()
+    configure_logging(config.get_str("log_level") or "info", paths.ensure().log_file)
+    daemon = Daemon(Pipeline(paths, config, _agents(config)))
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    daemon.run_until(stop)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the pass summary as JSON.")
+def scan(as_json: bool) -> None:
+    """One full pass over every agent's sessions, then exit."""
+    paths, config = _settings()
+    configure_logging("warning")
+    pipeline = Pipeline(paths, config, _agents(config))
+    report = scan_once(pipeline)
+    totals = pipeline.totals
+    summary = {
+        "discovered": report.discovered,
+        "processed": totals.streams,
+        "records": totals.records,
+        "events": totals.events,
+        "bytes_read": totals.bytes_read,
+        "errors": totals.errors,
+        "per_agent": report.per_agent,
+    }
+    if as_json:
+        _echo_json(summary)
+    else:
+        click.echo(
+            f"scanned {report.discovered} streams ({totals.streams} changed): "
+            f"{totals.records} records, {totals.events} events, {totals.errors} errors"
+        )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(as_json: bool) -> None:
+    """Tracked streams, events, errors and per-stream lag."""
+    paths, _config = _settings()
+    store = open_readonly(paths)
+    try:
+        data = status_data(store)
+    finally:
+        if store is not None:
+            store.close()
+    data["database"] = str(paths.database)
+    if as_json:
+        _echo_json(data)
+        return
+    console = Console()
+    console.print(
+        f"[bold]{data['events_total']}[/] events from [bold]{data['streams_total']}[/] streams"
+        f" ({data['streams_failing']} failing, {data['bad_lines_total']} bad lines skipped,"
+        f" {data['lag_bytes_total']} bytes behind)  db: {data['database']}"
+    )
+    table = Table("agent", "stream", "session", "events", "lag", "errors", "last error")
+    for item in data["streams"]:
+        table.add_row(
+            item["agent"],
+            item["stream"],
+            item["session_id"][:12],
+            str(item["events_total"]),
+            "" if item["lag_bytes"] is None else str(item["lag_bytes"]),
+            str(item["error_count"]),
+            (item["last_error"] or "")[:60],
+        )
+    console.print(table)
+
+
+def _report_command(
+    name: str, build: Callable[[Store | None, Window], dict[str, Any]], key: str, label: str
+) -> click.Command:
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON (a stable contract).")
+    @click.option("--timezone", "-z", "tz_name", help="IANA timezone for days (default: local).")
+    @click.option("--since", help="First day, YYYYMMDD or YYYY-MM-DD.")
+    @click.option("--until", help="Last day, YYYYMMDD or YYYY-MM-DD.")
+    def command(as_json: bool, tz_name: str | None, since: str | None, until: str | None) -> None:
+        paths, _config = _settings()
+        try:
+            window = Window(
+                resolve_timezone(tz_name),
+                parse_day(since) if since else None,
+                parse_day(until) if until else None,
+            )
+        except ReportError as exc:
+            raise click.BadParameter(str(exc)) from None
+        store = open_readonly(paths)
+        try:
+            data = build(store, window)
+        finally:
+            if store is not None:
+                store.close()
+        if as_json:
+            _echo_json(data)
+        else:
+            _print_table(data[key], data["totals"], label)
+
+    command.__doc__ = f"Tokens, requests and cost per {name}."
+    return click.command(name)(command)
+
+
+def _print_table(rows: list[dict[str, Any]], totals: dict[str, Any], label: str) -> None:
+    table = Table(label, "input", "output", "cache read", "cache write", "total", "requests", "$")
+    for row in [*rows, {**totals, label: "total"}]:
+        table.add_row(
+            str(row[label])[:40],
+            f"{row['input_tokens']:,}",
+            f"{row['output_tokens']:,}",
+            f"{row['cache_read_tokens']:,}",
+            f"{row['cache_write_tokens']:,}",
+            f"{row['total_tokens']:,}",
+            f"{row['requests']:,}",
+            f"{row['cost_usd']:.2f}",
+        )
+    Console().print(table)
+
+
+@main.group()
+def report() -> None:
+    """Usage reports from the local store."""
+
+
+report.add_command(_report_command("daily", daily_report, "daily", "date"))
+report.add_command(_report_command("session", session_report, "sessions", "session_id"))
+report.add_command(_report_command("model", model_report, "models", "model"))
+

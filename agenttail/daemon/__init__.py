@@ -1,0 +1,1 @@
+"""The background daemon: sweep coordinator, task queue, workers, watcher, scheduler."""

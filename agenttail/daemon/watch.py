@@ -1,0 +1,124 @@
+"""watchdog observers on the agents' own folders; their events only hint the task queue.
+
+Handlers do no I/O: they map a path to its stream and queue it. Roots that appear later are
+scheduled by ``refresh()`` (called from each sweep); a dead observer thread is replaced; an
+inotify limit error falls back to polling with a message naming the sysctl to raise.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from agenttail.agents.base import Agent, match_path
+from agenttail.daemon.tasks import TaskQueue
+
+log = structlog.stdlib.get_logger(__name__)
+
+POLL_INTERVAL_S = 10.0
+
+
+def inotify_hint() -> str:
+    try:
+        current = int(Path("/proc/sys/fs/inotify/max_user_watches").read_text().strip())
+    except (OSError, ValueError):
+        current = 8192
+    wanted = max(2**19, 2 * current)
+    return f"raise it with: sudo sysctl fs.inotify.max_user_watches={wanted}"
+
+
+class _Hints(FileSystemEventHandler):
+    def __init__(self, agents: Sequence[Agent], queue: TaskQueue) -> None:
+        self.agents = agents
+        self.queue = queue
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            if event.is_directory or event.event_type in ("deleted", "closed_no_write", "opened"):
+                return
+            raw = getattr(event, "dest_path", "") or event.src_path
+            path = Path(os.fsdecode(raw))
+            for agent in self.agents:
+                ref = match_path(agent, path)
+                if ref is not None:
+                    self.queue.put(ref, urgent=True)
+                    return
+        except Exception:  # noqa: BLE001 - an exception here would kill the observer thread
+            log.exception("watch_handler_failed")
+
+
+class Watcher:
+    def __init__(self, agents: Sequence[Agent], queue: TaskQueue) -> None:
+        self.agents = agents
+        self.handler = _Hints(agents, queue)
+        self.observer: BaseObserver | None = None
+        self.watched: set[Path] = set()
+        self.polling = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            self._start_observer()
+        self.refresh()
+
+    def _start_observer(self) -> None:
+        self.observer = PollingObserver(timeout=POLL_INTERVAL_S) if self.polling else Observer()
+        self.observer.daemon = True
+        self.observer.start()
+        self.watched = set()
+        log.info("watcher_started", observer=type(self.observer).__name__)
+
+    def refresh(self) -> list[Path]:
+        """Watch roots that exist now; restart a dead observer. Returns the watched roots."""
+        with self._lock:
+            if self.observer is None:
+                return []
+            if not self.observer.is_alive():
+                log.warning("watcher_died_restarting")
+                self._start_observer()
+            for agent in self.agents:
+                for root in agent.roots():
+                    if root in self.watched or not root.is_dir():
+                        continue
+                    self._schedule(root)
+            return sorted(self.watched)
+
+    def _schedule(self, root: Path) -> None:
+        assert self.observer is not None
+        try:
+            self.observer.schedule(self.handler, str(root), recursive=True)
+            self.watched.add(root)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EMFILE) and not self.polling:
+                log.warning(
+                    "inotify_limit_reached_polling",
+                    root=str(root),
+                    error=str(exc),
+                    hint=inotify_hint(),
+                )
+                self.observer.stop()
+                self.polling = True
+                self._start_observer()
+                self.observer.schedule(self.handler, str(root), recursive=True)
+                self.watched.add(root)
+            else:
+                log.warning("watch_failed", root=str(root), error=repr(exc))
+
+    def alive(self) -> bool:
+        return self.observer is not None and self.observer.is_alive()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.observer is not None:
+                self.observer.stop()
+                self.observer.join(5)
+                self.observer = None

@@ -1,0 +1,184 @@
+"""Processing one stream: read a batch, turn it into events, commit both with the watermark.
+
+A stream that keeps failing backs off exponentially (its ``next_retry_at`` is honoured by the
+sweep) instead of spinning; bad input inside a file is counted by the reader, not an error.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from agenttail.agents.base import Agent, AgentContext, StreamRef, StreamState
+from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
+from agenttail.daemon.tasks import TaskQueue
+from agenttail.readers.base import ReadLimits
+from agenttail.store import FileStat, Store
+from agenttail.watermarks import parse_watermark
+
+log = structlog.stdlib.get_logger(__name__)
+
+BACKOFF_BASE_MS = 5_000
+BACKOFF_MAX_MS = 3_600_000
+
+
+def backoff_ms(failures: int) -> int:
+    """Delay before the next attempt after ``failures`` consecutive failures."""
+    return int(min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** max(0, failures - 1)))
+
+
+@dataclass
+class Outcome:
+    records: int = 0
+    events: int = 0
+    batches: int = 0
+    bytes_read: int = 0
+    reset: bool = False
+    finished: bool = True
+    error: str | None = None
+
+
+class StreamProcessor:
+    """Owns one store connection; use from one thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        agents: Mapping[str, Agent],
+        limits: ReadLimits | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        max_batches: int = 50,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.store = store
+        self.agents = agents
+        self.limits = limits or ReadLimits()
+        self.clock = clock
+        self.max_batches = max_batches
+        self.stop = stop or threading.Event()
+
+    def process(self, ref: StreamRef) -> Outcome:
+        """Read ``ref`` from its watermark; ``finished`` False means call again for more."""
+        outcome = Outcome()
+        try:
+            self._process(ref, outcome)
+        except FileNotFoundError:
+            outcome.error = "vanished"
+            self._fail(ref, "vanished: the file was removed before it could be read")
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            outcome.error = repr(exc)
+            self._fail(ref, f"{type(exc).__name__}: {exc}")
+        return outcome
+
+    def _process(self, ref: StreamRef, outcome: Outcome) -> None:
+        agent = self.agents[ref.agent]
+        row = self.store.session(ref)
+        watermark = parse_watermark(ref.spec.watermark_kind, row.watermark if row else None)
+        state = StreamState(dict(row.state) if row else {})
+        stat = FileStat.of(ref.path)
+        if row is not None and row.watermark and watermark is None:
+            log.warning("watermark_unreadable", path=str(ref.path), stream=ref.kind)
+        while True:
+            result = ref.spec.reader.read(ref.path, watermark, self.limits)
+            if result.reset:
+                outcome.reset = True
+                state = StreamState({})
+                log.info("stream_reset", path=str(ref.path), reason=result.reset_reason)
+            events = agent.to_events(result.records, AgentContext(ref, state))
+            done = result.at_end or self.stop.is_set() or outcome.batches + 1 >= self.max_batches
+            self.store.commit_batch(
+                ref, events, result, state, stat if result.at_end else None, now_ms(self.clock)
+            )
+            outcome.batches += 1
+            outcome.records += len(result.records)
+            outcome.events += len(events)
+            outcome.bytes_read += result.bytes_read
+            if result.malformed or result.invalid_utf8 or result.oversized:
+                log.warning(
+                    "bad_lines_skipped",
+                    path=str(ref.path),
+                    malformed=result.malformed,
+                    invalid_utf8=result.invalid_utf8,
+                    oversized=result.oversized,
+                )
+            watermark = result.watermark
+            if done:
+                outcome.finished = result.at_end
+                return
+
+    def _fail(self, ref: StreamRef, message: str) -> None:
+        now = now_ms(self.clock)
+        try:
+            row = self.store.session(ref)
+            failures = (row.error_count if row else 0) + 1
+            self.store.record_failure(ref, message, now, now + backoff_ms(failures))
+        except sqlite3.Error as exc:  # the store itself is locked or broken: retry later
+            log.error("record_failure_failed", path=str(ref.path), error=repr(exc))
+            return
+        log.warning("stream_failed", path=str(ref.path), stream=ref.kind, error=message)
+
+
+class Workers:
+    """A small pool of threads, each with its own store connection, draining a TaskQueue."""
+
+    def __init__(
+        self,
+        queue: TaskQueue,
+        make_processor: Callable[[threading.Event], StreamProcessor],
+        count: int,
+        on_outcome: Callable[[StreamRef, Outcome], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.make_processor = make_processor
+        self.count = count
+        self.on_outcome = on_outcome
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index in range(self.count):
+            thread = threading.Thread(
+                target=self._run, name=f"agenttail-worker-{index}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
+
+    def alive(self) -> bool:
+        return all(t.is_alive() for t in self.threads)
+
+    def _run(self) -> None:
+        processor = self.make_processor(self.stop_event)
+        try:
+            while not self.stop_event.is_set():
+                ref = self.queue.get(timeout=0.5)
+                if ref is None:
+                    continue
+                try:
+                    outcome = processor.process(ref)
+                except Exception:  # noqa: BLE001 - one bad stream must not kill the worker
+                    log.exception("worker_task_crashed", path=str(ref.path))
+                    outcome = Outcome(error="crashed")
+                again = not outcome.finished and outcome.error is None
+                self.queue.done(ref, again=again and not self.stop_event.is_set())
+                if self.on_outcome is not None:
+                    self.on_outcome(ref, outcome)
+        finally:
+            processor.store.close()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self.stop_event.set()
+        self.queue.close()
+        for thread in self.threads:
+            thread.join(timeout)
+
+
+def stat_or_none(path: Path) -> FileStat | None:
+    try:
+        return FileStat.of(path)
+    except OSError:
+        return None

@@ -1,0 +1,103 @@
+"""Normalized metric events: the one shape every agent's records are turned into.
+
+Token meaning follows Anthropic's API and ccusage: ``input_tokens`` is input neither read from
+nor written to the cache. ``cache_write_tokens`` = ``cache_write_5m_tokens`` +
+``cache_write_1h_tokens`` when the split is known.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    LLM_REQUEST = "llm_request"
+    TOOL_CALL = "tool_call"
+    API_ERROR = "api_error"
+    COMPACTION = "compaction"
+    TURN = "turn"
+
+
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+)
+
+
+def stable_id(*parts: object) -> str:
+    """A deterministic id from the agent's own ids: re-reads of the same bytes give the same id."""
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def iso_from_ms(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def parse_iso_ms(value: object) -> int | None:
+    """Epoch milliseconds from an ISO-8601 timestamp, or None when absent or unparseable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass(slots=True)
+class MetricEvent:
+    """One normalized event. ``dedup_key`` groups copies of one thing seen in several places."""
+
+    event_id: str
+    kind: EventKind
+    agent: str
+    session_id: str
+    ts_ms: int
+    run_id: str | None = None
+    project: str | None = None
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float | None = None
+    tool_name: str | None = None
+    ok: bool | None = None
+    duration_ms: float | None = None
+    dedup_key: str | None = None
+    is_sidechain: bool = False
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
+
+    def supersedes(self, other: MetricEvent) -> bool:
+        """Whether this copy should replace ``other`` (a copy with the same event_id).
+
+        The larger total wins (streaming snapshots grow), then larger output, then cost.
+        """
+        mine = (self.total_tokens, self.output_tokens, self.cost_usd or 0.0)
+        theirs = (other.total_tokens, other.output_tokens, other.cost_usd or 0.0)
+        return mine > theirs

@@ -1,0 +1,102 @@
+"""Cost in USD from genai-prices' bundled snapshot (offline), cache tokens priced as such.
+
+genai-prices costs ~150 us a call; prices are linear below the long-context tier, so per-model
+rates are derived once and the full calculation is used only near a tier threshold.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+from genai_prices import Usage, calc_price
+
+# Inputs this large may hit a tiered (long-context) price: always use the full calculation.
+LINEAR_INPUT_LIMIT = 190_000
+_PROBE = 10_000
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    input_tokens: int = 0  # neither read from nor written to the cache
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def all_input(self) -> int:
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+def _usage(tokens: TokenCounts) -> Usage:
+    # genai-prices counts cache reads and writes inside input_tokens.
+    return Usage(
+        input_tokens=tokens.all_input,
+        output_tokens=tokens.output_tokens,
+        cache_read_tokens=tokens.cache_read_tokens,
+        cache_write_tokens=tokens.cache_write_tokens,
+        cache_write_5m_tokens=tokens.cache_write_5m_tokens,
+        cache_write_1h_tokens=tokens.cache_write_1h_tokens,
+    )
+
+
+def _exact(model: str, tokens: TokenCounts, provider: str | None) -> Decimal | None:
+    try:
+        with _lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return calc_price(_usage(tokens), model, provider_id=provider).total_price
+    except (LookupError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=512)
+def _rates(model: str, provider: str | None) -> tuple[Decimal, ...] | None:
+    base = _exact(model, TokenCounts(), provider)
+    if base is None:
+        return None
+    probes = (
+        TokenCounts(input_tokens=_PROBE),
+        TokenCounts(output_tokens=_PROBE),
+        TokenCounts(cache_read_tokens=_PROBE),
+        TokenCounts(cache_write_5m_tokens=_PROBE),
+        TokenCounts(cache_write_1h_tokens=_PROBE),
+    )
+    rates = [base]
+    for probe in probes:
+        price = _exact(model, probe, provider)
+        if price is None:
+            return None
+        rates.append((price - base) / _PROBE)
+    return tuple(rates)
+
+
+def cost_usd(model: str | None, tokens: TokenCounts, provider: str | None = None) -> float | None:
+    """USD cost of one request, or None for an unknown model."""
+    if not model or model == "<synthetic>":
+        return None
+    if tokens.all_input >= LINEAR_INPUT_LIMIT:
+        price = _exact(model, tokens, provider)
+        return None if price is None else float(price)
+    rates = _rates(model, provider)
+    if rates is None:
+        return None
+    base, per_in, per_out, per_read, per_5m, per_1h = rates
+    total = (
+        base
+        + per_in * tokens.input_tokens
+        + per_out * tokens.output_tokens
+        + per_read * tokens.cache_read_tokens
+        + per_5m * tokens.cache_write_5m_tokens
+        + per_1h * tokens.cache_write_1h_tokens
+    )
+    return float(total)

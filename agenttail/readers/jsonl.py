@@ -1,0 +1,173 @@
+"""Append-only JSON Lines, resumed from a byte offset.
+
+Rules (design invariants 2-5): a line without its final newline is never consumed; malformed
+and non-UTF-8 lines are skipped and counted; a line longer than ``max_line_bytes`` is skipped
+without ever being held whole in memory; a truncated, replaced or rewritten file (size below
+the offset, another inode, changed first bytes, changed bytes before the offset) is re-read
+from its start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from agenttail.readers.base import ReadLimits, ReadResult, Record
+from agenttail.watermarks import ByteOffsetWatermark, Watermark
+
+HEAD_BYTES = 1024
+MARKER_BYTES = 64
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _pread(handle: BinaryIO, start: int, length: int) -> bytes:
+    handle.seek(start)
+    return handle.read(length)
+
+
+def fingerprint(handle: BinaryIO, offset: int, dev: int, ino: int) -> ByteOffsetWatermark:
+    """The watermark for ``offset`` in the open file: identity of what precedes it."""
+    head_len = min(HEAD_BYTES, offset)
+    marker_start = max(0, offset - MARKER_BYTES)
+    return ByteOffsetWatermark(
+        offset=offset,
+        dev=dev,
+        ino=ino,
+        head_len=head_len,
+        head_hash=_digest(_pread(handle, 0, head_len)),
+        marker_hash=_digest(_pread(handle, marker_start, offset - marker_start)),
+    )
+
+
+def _why_invalid(
+    handle: BinaryIO, stat: os.stat_result, mark: ByteOffsetWatermark
+) -> str | None:
+    if (stat.st_dev, stat.st_ino) != (mark.dev, mark.ino):
+        return "replaced"
+    if stat.st_size < mark.offset:
+        return "truncated"
+    if _digest(_pread(handle, 0, mark.head_len)) != mark.head_hash:
+        return "rewritten"
+    marker_start = max(0, mark.offset - MARKER_BYTES)
+    if _digest(_pread(handle, marker_start, mark.offset - marker_start)) != mark.marker_hash:
+        return "rewritten"
+    return None
+
+
+class JsonlReader:
+    """Reads complete JSON-object lines after a byte offset."""
+
+    name = "jsonl"
+    watermark_kind: type[Watermark] = ByteOffsetWatermark
+
+    def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            reset_reason: str | None = None
+            offset = 0
+            if isinstance(watermark, ByteOffsetWatermark):
+                reset_reason = _why_invalid(handle, stat, watermark)
+                if reset_reason is None:
+                    offset = watermark.offset
+            scan = self._read_from(handle, offset, limits)
+            return ReadResult(
+                records=scan.records,
+                watermark=fingerprint(handle, scan.watermark_offset, stat.st_dev, stat.st_ino),
+                at_end=scan.at_end,
+                reset=reset_reason is not None,
+                reset_reason=reset_reason,
+                malformed=scan.malformed,
+                invalid_utf8=scan.invalid_utf8,
+                oversized=scan.oversized,
+                bytes_read=scan.bytes_read,
+                size=stat.st_size,
+            )
+
+    def _read_from(self, handle: BinaryIO, offset: int, limits: ReadLimits) -> _Scan:
+        scan = _Scan(offset)
+        handle.seek(offset)
+        buf = b""
+        buf_start = offset  # file offset of buf[0]
+        skipping = False  # inside a line longer than max_line_bytes
+        while True:
+            chunk = handle.read(limits.chunk_bytes)
+            if not chunk:
+                scan.at_end = True
+                return scan
+            buf = buf + chunk if buf else chunk
+            pieces = buf.split(b"\n")
+            remainder = pieces.pop()
+            cursor = buf_start
+            for piece in pieces:
+                line_start = cursor
+                cursor += len(piece) + 1
+                if skipping:
+                    skipping = False
+                    scan.oversized += 1
+                elif len(piece) > limits.max_line_bytes:
+                    scan.oversized += 1
+                else:
+                    scan.take(piece, line_start)
+                scan.watermark_offset = cursor
+                if (
+                    len(scan.records) >= limits.max_batch_records
+                    or scan.bytes_read >= limits.max_batch_bytes
+                ):
+                    return scan
+            buf_start = cursor
+            if skipping or len(remainder) > limits.max_line_bytes:
+                # Drop what we hold of an overlong line; its end is found by later reads.
+                skipping = True
+                buf_start += len(remainder)
+                buf = b""
+            else:
+                buf = remainder
+
+
+class _Scan:
+    """Accumulates one batch; ``watermark_offset`` only ever points past a complete line."""
+
+    __slots__ = (
+        "at_end",
+        "bytes_read",
+        "invalid_utf8",
+        "malformed",
+        "oversized",
+        "records",
+        "watermark_offset",
+    )
+
+    def __init__(self, offset: int) -> None:
+        self.records: list[Record] = []
+        self.watermark_offset = offset
+        self.at_end = False
+        self.malformed = 0
+        self.invalid_utf8 = 0
+        self.oversized = 0
+        self.bytes_read = 0
+
+    def take(self, line: bytes, position: int) -> None:
+        self.bytes_read += len(line) + 1
+        if not line.strip():
+            return
+        try:
+            data = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                self.invalid_utf8 += 1
+            else:
+                self.malformed += 1
+            return
+        if isinstance(data, dict):
+            self.records.append(Record(data, position))
+        else:
+            self.malformed += 1

@@ -1,0 +1,347 @@
+"""The local SQLite store: stream watermarks (``sessions``) and metric events (``events``).
+
+One connection per thread. A batch's new events and the watermark that covers them commit in
+one ``BEGIN IMMEDIATE`` transaction (design invariant 1), so a kill at any instant loses
+nothing and re-reading the same bytes never adds a second event.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlite_utils import Database
+
+from agenttail.agents.base import StreamRef, StreamState
+from agenttail.events import MetricEvent
+from agenttail.migrations import migrations
+from agenttail.readers.base import ReadResult
+
+BUSY_TIMEOUT_S = 10.0
+
+_EVENT_COLUMNS = (
+    "event_id",
+    "kind",
+    "agent",
+    "session_id",
+    "run_id",
+    "project",
+    "model",
+    "ts_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "cost_usd",
+    "tool_name",
+    "ok",
+    "duration_ms",
+    "dedup_key",
+    "is_sidechain",
+    "source_path",
+    "attrs",
+    "updated_at",
+)
+_REPLACED = [c for c in _EVENT_COLUMNS if c != "event_id"]
+
+# A copy replaces the stored one when it is the main-chain copy of a sidechain replay, or has
+# the same sidechain-ness and larger (total, output, cost): streaming snapshots only grow.
+_UPSERT_EVENT = f"""
+INSERT INTO events ({", ".join(_EVENT_COLUMNS)})
+VALUES ({", ".join("?" for _ in _EVENT_COLUMNS)})
+ON CONFLICT (event_id) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in _REPLACED)},
+    revision = events.revision + 1
+WHERE (events.is_sidechain = 1 AND excluded.is_sidechain = 0)
+   OR (events.is_sidechain = excluded.is_sidechain AND (
+        excluded.total_tokens > events.total_tokens
+        OR (excluded.total_tokens = events.total_tokens
+            AND excluded.output_tokens > events.output_tokens)
+        OR (excluded.total_tokens = events.total_tokens
+            AND excluded.output_tokens = events.output_tokens
+            AND COALESCE(excluded.cost_usd, 0) > COALESCE(events.cost_usd, 0))))
+"""
+
+# A sidechain replay of a message the main chain also has is not counted (it is the same call).
+_RECOUNT_DEDUP_KEY = """
+UPDATE events
+SET counted = CASE WHEN is_sidechain = 1 AND EXISTS (
+        SELECT 1 FROM events AS main
+        WHERE main.dedup_key = events.dedup_key AND main.is_sidechain = 0) THEN 0 ELSE 1 END,
+    revision = revision + 1
+WHERE dedup_key = ?
+  AND counted != CASE WHEN is_sidechain = 1 AND EXISTS (
+        SELECT 1 FROM events AS main
+        WHERE main.dedup_key = events.dedup_key AND main.is_sidechain = 0) THEN 0 ELSE 1 END
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStat:
+        st = os.stat(path)
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """What the store knows about one stream."""
+
+    session_id: str
+    stream: str
+    path: str
+    agent: str
+    watermark_kind: str
+    watermark: str | None
+    state: dict[str, Any]
+    file_stat: FileStat | None
+    error_count: int
+    next_retry_at: int | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SessionRow:
+        stat = None
+        if row["file_ino"] is not None:
+            stat = FileStat(
+                row["file_dev"], row["file_ino"], row["file_size"], row["file_mtime_ns"]
+            )
+        return cls(
+            session_id=row["session_id"],
+            stream=row["stream"],
+            path=row["path"],
+            agent=row["agent"],
+            watermark_kind=row["watermark_kind"],
+            watermark=row["watermark"],
+            state=orjson.loads(row["state"]) if row["state"] else {},
+            file_stat=stat,
+            error_count=row["error_count"],
+            next_retry_at=row["next_retry_at"],
+        )
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
+        )
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+    conn.isolation_level = None  # transactions are explicit: see Store.transaction
+    return conn
+
+
+class Store:
+    """One connection to the store. Not shared between threads."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self.conn = _connect(path, readonly)
+        self.db = Database(self.conn, execute_plugins=False)
+        if not readonly:
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            if self.db.journal_mode != "wal":
+                self.db.enable_wal()
+            migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front (no upgrade deadlocks)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def sessions(self) -> dict[tuple[str, str], SessionRow]:
+        """Every tracked stream keyed like the task queue: (path, stream)."""
+        rows = self.db.query("SELECT * FROM sessions")
+        return {(r["path"], r["stream"]): SessionRow.from_row(r) for r in rows}
+
+    def session(self, ref: StreamRef) -> SessionRow | None:
+        rows = list(
+            self.db.query(
+                "SELECT * FROM sessions WHERE session_id = ? AND stream = ? AND path = ?",
+                [ref.session_id, ref.kind, str(ref.path)],
+            )
+        )
+        return SessionRow.from_row(rows[0]) if rows else None
+
+    def _ensure_session(self, ref: StreamRef, now_ms: int) -> None:
+        self.conn.execute(
+            """INSERT INTO sessions (session_id, stream, path, agent, shared, watermark_kind,
+                                     first_seen_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+            [
+                ref.session_id,
+                ref.kind,
+                str(ref.path),
+                ref.agent,
+                int(ref.spec.shared),
+                ref.spec.watermark_kind,
+                now_ms,
+            ],
+        )
+
+    def commit_batch(
+        self,
+        ref: StreamRef,
+        events: Sequence[MetricEvent],
+        result: ReadResult,
+        state: StreamState,
+        stat: FileStat | None,
+        now_ms: int,
+    ) -> None:
+        """Store a batch's events and advance the stream's watermark, atomically."""
+        with self.transaction():
+            self._ensure_session(ref, now_ms)
+            self._upsert_events(events, ref, now_ms)
+            self.conn.execute(
+                """UPDATE sessions SET
+                       watermark = ?, position = ?, state = ?,
+                       file_dev = ?, file_ino = ?, file_size = ?, file_mtime_ns = ?,
+                       records_total = records_total + ?, events_total = events_total + ?,
+                       malformed_total = malformed_total + ?,
+                       invalid_utf8_total = invalid_utf8_total + ?,
+                       oversized_total = oversized_total + ?,
+                       resets_total = resets_total + ?,
+                       error_count = 0, next_retry_at = NULL, last_processed_at = ?
+                   WHERE session_id = ? AND stream = ? AND path = ?""",
+                [
+                    result.watermark.to_string(),
+                    getattr(result.watermark, "offset", 0),
+                    orjson.dumps(state.data).decode(),
+                    None if stat is None else stat.dev,
+                    None if stat is None else stat.ino,
+                    None if stat is None else stat.size,
+                    None if stat is None else stat.mtime_ns,
+                    len(result.records),
+                    len(events),
+                    result.malformed,
+                    result.invalid_utf8,
+                    result.oversized,
+                    int(result.reset),
+                    now_ms,
+                    ref.session_id,
+                    ref.kind,
+                    str(ref.path),
+                ],
+            )
+
+    def mark_unchanged(self, ref: StreamRef, stat: FileStat, now_ms: int) -> None:
+        """Remember a stat that produced nothing new, so the sweep stops re-queueing it."""
+        with self.transaction():
+            self._ensure_session(ref, now_ms)
+            self.conn.execute(
+                """UPDATE sessions SET file_dev = ?, file_ino = ?, file_size = ?,
+                       file_mtime_ns = ?, last_processed_at = ?
+                   WHERE session_id = ? AND stream = ? AND path = ?""",
+                [stat.dev, stat.ino, stat.size, stat.mtime_ns, now_ms, ref.session_id,
+                 ref.kind, str(ref.path)],
+            )
+
+    def record_failure(self, ref: StreamRef, error: str, now_ms: int, retry_at_ms: int) -> int:
+        """Count a failed attempt; returns the consecutive failure count."""
+        with self.transaction():
+            self._ensure_session(ref, now_ms)
+            self.conn.execute(
+                """UPDATE sessions SET error_count = error_count + 1,
+                       errors_total = errors_total + 1, last_error = ?, last_error_at = ?,
+                       next_retry_at = ?
+                   WHERE session_id = ? AND stream = ? AND path = ?""",
+                [error[:2000], now_ms, retry_at_ms, ref.session_id, ref.kind, str(ref.path)],
+            )
+            row = self.conn.execute(
+                "SELECT error_count FROM sessions WHERE session_id = ? AND stream = ? AND path = ?",
+                [ref.session_id, ref.kind, str(ref.path)],
+            ).fetchone()
+        return int(row[0])
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _upsert_events(self, events: Sequence[MetricEvent], ref: StreamRef, now_ms: int) -> None:
+        if not events:
+            return
+        merged: dict[str, MetricEvent] = {}
+        for event in events:
+            known = merged.get(event.event_id)
+            if known is None or _prefer(event, known):
+                merged[event.event_id] = event
+        source = str(ref.path)
+        self.conn.executemany(
+            _UPSERT_EVENT, [_event_row(e, source, now_ms) for e in merged.values()]
+        )
+        keys = {(e.dedup_key,) for e in merged.values() if e.dedup_key is not None}
+        if keys:
+            self.conn.executemany(_RECOUNT_DEDUP_KEY, sorted(keys))
+
+    def events_total(self) -> int:
+        row = self.conn.execute("SELECT count(*) FROM events WHERE counted = 1").fetchone()
+        return int(row[0])
+
+
+def _prefer(new: MetricEvent, old: MetricEvent) -> bool:
+    """The same rule as the SQL upsert, for copies met within one batch."""
+    if new.is_sidechain != old.is_sidechain:
+        return old.is_sidechain
+    return new.supersedes(old)
+
+
+def _event_row(event: MetricEvent, source: str, now_ms: int) -> list[Any]:
+    return [
+        event.event_id,
+        str(event.kind),
+        event.agent,
+        event.session_id,
+        event.run_id,
+        event.project,
+        event.model,
+        event.ts_ms,
+        event.input_tokens,
+        event.output_tokens,
+        event.cache_read_tokens,
+        event.cache_write_tokens,
+        event.cache_write_5m_tokens,
+        event.cache_write_1h_tokens,
+        event.reasoning_tokens,
+        event.total_tokens,
+        event.cost_usd,
+        event.tool_name,
+        None if event.ok is None else int(event.ok),
+        event.duration_ms,
+        event.dedup_key,
+        int(event.is_sidechain),
+        source,
+        orjson.dumps(event.attrs).decode() if event.attrs else None,
+        now_ms,
+    ]
