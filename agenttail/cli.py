@@ -201,4 +201,3 @@ def report() -> None:
 report.add_command(_report_command("daily", daily_report, "daily", "date"))
 report.add_command(_report_command("session", session_report, "sessions", "session_id"))
 report.add_command(_report_command("model", model_report, "models", "model"))
-

@@ -59,7 +59,12 @@ def parse_iso_ms(value: object) -> int | None:
 
 @dataclass(slots=True)
 class MetricEvent:
-    """One normalized event. ``dedup_key`` groups copies of one thing seen in several places."""
+    """One normalized event.
+
+    ``dedup_key`` groups copies of one thing seen in several places (a Claude message and its
+    sidechain replay; a Copilot session's tokens from its transcript and from its traces):
+    only the rows of the group's highest ``precedence`` are counted.
+    """
 
     event_id: str
     kind: EventKind
@@ -82,6 +87,7 @@ class MetricEvent:
     duration_ms: float | None = None
     dedup_key: str | None = None
     is_sidechain: bool = False
+    precedence: int = 1
     attrs: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -68,6 +68,7 @@ def m001_sessions_and_events(db: Database) -> None:
             duration_ms REAL,
             dedup_key TEXT,
             is_sidechain INTEGER NOT NULL DEFAULT 0,
+            precedence INTEGER NOT NULL DEFAULT 1,
             counted INTEGER NOT NULL DEFAULT 1,
             revision INTEGER NOT NULL DEFAULT 1,
             source_path TEXT,

@@ -32,7 +32,9 @@ def resolve_timezone(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ReportError(f"unknown timezone {name!r} (use an IANA name like Europe/Paris)") from None
+        raise ReportError(
+            f"unknown timezone {name!r} (use an IANA name like Europe/Paris)"
+        ) from None
 
 
 def parse_day(text: str) -> date:
@@ -153,8 +155,8 @@ def session_report(store: Store | None, window: Window) -> dict[str, Any]:
         _add(totals, row)
     ordered = sorted(sessions.values(), key=lambda s: s["last_activity"], reverse=True)
     for entry in ordered:
-        for key in ("first_activity", "last_activity"):
-            entry[key] = datetime.fromtimestamp(entry[key] / 1000, window.tz).isoformat()
+        for field in ("first_activity", "last_activity"):
+            entry[field] = datetime.fromtimestamp(entry[field] / 1000, window.tz).isoformat()
         entry["models"].sort()
         _finish(entry)
     return {"sessions": ordered, "totals": _finish(totals)}

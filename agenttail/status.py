@@ -55,8 +55,7 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
         "streams_failing": sum(1 for s in streams if s["error_count"]),
         "lag_bytes_total": sum(s["lag_bytes"] or 0 for s in streams),
         "bad_lines_total": sum(
-            s["malformed_lines"] + s["invalid_utf8_lines"] + s["oversized_lines"]
-            for s in streams
+            s["malformed_lines"] + s["invalid_utf8_lines"] + s["oversized_lines"] for s in streams
         ),
         "streams": streams,
     }

@@ -7,7 +7,6 @@ nothing and re-reading the same bytes never adds a second event.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -48,22 +47,24 @@ _EVENT_COLUMNS = (
     "duration_ms",
     "dedup_key",
     "is_sidechain",
+    "precedence",
     "source_path",
     "attrs",
     "updated_at",
 )
 _REPLACED = [c for c in _EVENT_COLUMNS if c != "event_id"]
 
-# A copy replaces the stored one when it is the main-chain copy of a sidechain replay, or has
-# the same sidechain-ness and larger (total, output, cost): streaming snapshots only grow.
+# A copy replaces the stored one when it has a higher precedence (a main-chain copy beats a
+# sidechain replay), or the same precedence and a larger (total, output, cost): streaming
+# snapshots only grow.
 _UPSERT_EVENT = f"""
 INSERT INTO events ({", ".join(_EVENT_COLUMNS)})
 VALUES ({", ".join("?" for _ in _EVENT_COLUMNS)})
 ON CONFLICT (event_id) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in _REPLACED)},
     revision = events.revision + 1
-WHERE (events.is_sidechain = 1 AND excluded.is_sidechain = 0)
-   OR (events.is_sidechain = excluded.is_sidechain AND (
+WHERE excluded.precedence > events.precedence
+   OR (excluded.precedence = events.precedence AND (
         excluded.total_tokens > events.total_tokens
         OR (excluded.total_tokens = events.total_tokens
             AND excluded.output_tokens > events.output_tokens)
@@ -72,17 +73,14 @@ WHERE (events.is_sidechain = 1 AND excluded.is_sidechain = 0)
             AND COALESCE(excluded.cost_usd, 0) > COALESCE(events.cost_usd, 0))))
 """
 
-# A sidechain replay of a message the main chain also has is not counted (it is the same call).
-_RECOUNT_DEDUP_KEY = """
+# Within a dedup group (copies of one thing from different places: a sidechain replay of a
+# main-chain message, a session's tokens from a transcript and from a trace database) only the
+# rows of the highest precedence count.
+_GROUP_MAX = "(SELECT max(g.precedence) FROM events AS g WHERE g.dedup_key = events.dedup_key)"
+_RECOUNT_DEDUP_KEY = f"""
 UPDATE events
-SET counted = CASE WHEN is_sidechain = 1 AND EXISTS (
-        SELECT 1 FROM events AS main
-        WHERE main.dedup_key = events.dedup_key AND main.is_sidechain = 0) THEN 0 ELSE 1 END,
-    revision = revision + 1
-WHERE dedup_key = ?
-  AND counted != CASE WHEN is_sidechain = 1 AND EXISTS (
-        SELECT 1 FROM events AS main
-        WHERE main.dedup_key = events.dedup_key AND main.is_sidechain = 0) THEN 0 ELSE 1 END
+SET counted = (precedence >= {_GROUP_MAX}), revision = revision + 1
+WHERE dedup_key = ? AND counted != (precedence >= {_GROUP_MAX})
 """
 
 
@@ -95,7 +93,7 @@ class FileStat:
 
     @classmethod
     def of(cls, path: Path) -> FileStat:
-        st = os.stat(path)
+        st = path.stat()
         return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -266,8 +264,16 @@ class Store:
                 """UPDATE sessions SET file_dev = ?, file_ino = ?, file_size = ?,
                        file_mtime_ns = ?, last_processed_at = ?
                    WHERE session_id = ? AND stream = ? AND path = ?""",
-                [stat.dev, stat.ino, stat.size, stat.mtime_ns, now_ms, ref.session_id,
-                 ref.kind, str(ref.path)],
+                [
+                    stat.dev,
+                    stat.ino,
+                    stat.size,
+                    stat.mtime_ns,
+                    now_ms,
+                    ref.session_id,
+                    ref.kind,
+                    str(ref.path),
+                ],
             )
 
     def record_failure(self, ref: StreamRef, error: str, now_ms: int, retry_at_ms: int) -> int:
@@ -312,8 +318,8 @@ class Store:
 
 def _prefer(new: MetricEvent, old: MetricEvent) -> bool:
     """The same rule as the SQL upsert, for copies met within one batch."""
-    if new.is_sidechain != old.is_sidechain:
-        return old.is_sidechain
+    if new.precedence != old.precedence:
+        return new.precedence > old.precedence
     return new.supersedes(old)
 
 
@@ -341,6 +347,7 @@ def _event_row(event: MetricEvent, source: str, now_ms: int) -> list[Any]:
         event.duration_ms,
         event.dedup_key,
         int(event.is_sidechain),
+        event.precedence,
         source,
         orjson.dumps(event.attrs).decode() if event.attrs else None,
         now_ms,

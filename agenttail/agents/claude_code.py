@@ -260,6 +260,7 @@ class _Transcript:
                 attrs[key] = usage[key]
         if isinstance(envelope.get("costUSD"), int | float):
             attrs["reported_cost_usd"] = envelope["costUSD"]
+        sidechain = bool(envelope.get("isSidechain"))
         compaction = self.state.pop("compaction_id", None)
         if compaction:
             attrs["compaction_id"] = compaction
@@ -281,7 +282,8 @@ class _Transcript:
                 cache_write_1h_tokens=tokens.cache_write_1h_tokens,
                 cost_usd=cost_usd(model if isinstance(model, str) else None, tokens, "anthropic"),
                 dedup_key=message_id,
-                is_sidechain=bool(envelope.get("isSidechain")),
+                is_sidechain=sidechain,
+                precedence=0 if sidechain else 1,
                 attrs=attrs,
             )
         )
@@ -304,7 +306,11 @@ class _Transcript:
             return
         tools: dict[str, Any] = self.state["tools"]
         if tool_id not in tools:
-            tools[tool_id] = {"name": block.get("name"), "ts": ts, "run_id": self.state.get("run_id")}
+            tools[tool_id] = {
+                "name": block.get("name"),
+                "ts": ts,
+                "run_id": self.state.get("run_id"),
+            }
             if len(tools) > MAX_PENDING_TOOLS:
                 del tools[next(iter(tools))]
 

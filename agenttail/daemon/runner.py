@@ -74,9 +74,7 @@ class Pipeline:
         limits = limits_from(config)
         self.workers = Workers(
             self.queue,
-            lambda stop: StreamProcessor(
-                Store(paths.database), by_name, limits, clock, stop=stop
-            ),
+            lambda stop: StreamProcessor(Store(paths.database), by_name, limits, clock, stop=stop),
             config.get_int("workers"),
             self._record,
         )
@@ -126,7 +124,7 @@ class Daemon:
         try:
             self.pipeline.sweep()
             self.watcher.refresh()
-        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+        except Exception:
             log.exception("sweep_failed")
 
     def add_job(self, name: str, func: Callable[[], object], seconds: float) -> None:

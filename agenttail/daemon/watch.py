@@ -52,7 +52,7 @@ class _Hints(FileSystemEventHandler):
                 if ref is not None:
                     self.queue.put(ref, urgent=True)
                     return
-        except Exception:  # noqa: BLE001 - an exception here would kill the observer thread
+        except Exception:
             log.exception("watch_handler_failed")
 
 

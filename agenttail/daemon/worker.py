@@ -160,7 +160,7 @@ class Workers:
                     continue
                 try:
                     outcome = processor.process(ref)
-                except Exception:  # noqa: BLE001 - one bad stream must not kill the worker
+                except Exception:
                     log.exception("worker_task_crashed", path=str(ref.path))
                     outcome = Outcome(error="crashed")
                 again = not outcome.finished and outcome.error is None

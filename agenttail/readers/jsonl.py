@@ -46,9 +46,7 @@ def fingerprint(handle: BinaryIO, offset: int, dev: int, ino: int) -> ByteOffset
     )
 
 
-def _why_invalid(
-    handle: BinaryIO, stat: os.stat_result, mark: ByteOffsetWatermark
-) -> str | None:
+def _why_invalid(handle: BinaryIO, stat: os.stat_result, mark: ByteOffsetWatermark) -> str | None:
     if (stat.st_dev, stat.st_ino) != (mark.dev, mark.ino):
         return "replaced"
     if stat.st_size < mark.offset:
