@@ -28,7 +28,9 @@ The rules (verified against the ccusage 20.0.24 binary):
   shaped ``YYYY-MM-DDTHH:MM:SS[.mmm](Z|+HH:MM)``;
 * cache creation = ``cache_creation.ephemeral_5m + ephemeral_1h`` when that object is present,
   else ``cache_creation_input_tokens``;
-* key (message.id, requestId); a sidechain copy also matches any entry with the same message.id;
+* key (message.id, requestId), or (message.id, timestamp instant) when requestId is absent (so
+  2.1.x streamed copies without requestId are each billed); if that misses, a line matches an
+  entry with the same message.id and the same session when either of them is a sidechain copy;
   a non-sidechain copy beats a sidechain one, then the larger total, then (ties) the first seen;
   the day is the winning copy's own timestamp; lines without message.id are never merged;
 * files are processed in byte order of their full path, lines in file order.
@@ -211,6 +213,7 @@ class UsageLine:
     usage: Usage
     ts_ms: int
     call: int  # logical API call this copy belongs to; -1 = must never win (sidechain replay)
+    session: str  # top-level sessionId, else the session the path implies
 
 
 @dataclass
@@ -274,6 +277,9 @@ class FileWriter:
         self.parts: list[str] = []
         self.size = 0
         self.seq = 0
+        parts = rel.split("/")
+        # <project>/<session>.jsonl or <project>/<session>/subagents/agent-x.jsonl
+        self.path_session = parts[1].removesuffix(".jsonl") if len(parts) > 1 else parts[0]
 
     def emit(
         self,
@@ -300,7 +306,10 @@ class FileWriter:
             st.skip(skip_reason)
         if counted is not None:
             msg_id, req_id, sidechain, usage, ts_ms, call = counted
-            ul = UsageLine(self.sort_key, self.seq, msg_id, req_id, sidechain, usage, ts_ms, call)
+            session = record.get("sessionId") or self.path_session
+            ul = UsageLine(
+                self.sort_key, self.seq, msg_id, req_id, sidechain, usage, ts_ms, call, session
+            )
             self.corpus.usage_lines.append(ul)
             st.usage_lines += 1
             if call >= 0:
@@ -964,8 +973,17 @@ def add(totals: Totals, ul: UsageLine) -> None:
     row[3] += ul.usage.cache_read
 
 
-def replay_rules(lines: list[UsageLine]) -> Totals:
-    """Replay ccusage's de-duplication over every counted line in processing order."""
+def same_key(a: UsageLine, b: UsageLine) -> bool:
+    """Exact de-dup key: (message.id, requestId). Without a requestId ccusage 20.0.24 keys on
+    (message.id, sessionId, timestamp instant): streamed copies written at different times, and
+    resumed copies carrying the new sessionId, are all billed."""
+    if a.msg_id != b.msg_id or a.req_id != b.req_id:
+        return False
+    return a.req_id is not None or (a.ts_ms == b.ts_ms and a.session == b.session)
+
+
+def dedupe(lines: list[UsageLine]) -> list[UsageLine]:
+    """Replay ccusage's de-duplication over counted lines in processing order."""
     ordered = sorted(lines, key=lambda ul: (ul.sort_key, ul.seq))
     kept: list[UsageLine] = []
     by_msg: dict[str, list[int]] = {}
@@ -974,9 +992,16 @@ def replay_rules(lines: list[UsageLine]) -> Totals:
             kept.append(cand)
             continue
         idxs = by_msg.setdefault(cand.msg_id, [])
-        hit = next((i for i in idxs if kept[i].req_id == cand.req_id), None)
+        hit = next((i for i in idxs if same_key(kept[i], cand)), None)
         if hit is None:
-            hit = next((i for i in idxs if cand.sidechain or kept[i].sidechain), None)
+            hit = next(
+                (
+                    i
+                    for i in idxs
+                    if kept[i].session == cand.session and (cand.sidechain or kept[i].sidechain)
+                ),
+                None,
+            )
         if hit is None:
             idxs.append(len(kept))
             kept.append(cand)
@@ -990,23 +1015,27 @@ def replay_rules(lines: list[UsageLine]) -> Totals:
             replace = cand.usage.speed is not None and cur.usage.speed is None
         if replace:
             kept[hit] = cand
+    return kept
+
+
+def replay_rules(lines: list[UsageLine]) -> Totals:
     totals: Totals = {}
-    for ul in kept:
+    for ul in dedupe(lines):
         add(totals, ul)
     return totals
 
 
 def intended(corpus: Corpus) -> Totals:
-    """Per logical API call: a non-sidechain copy beats sidechain copies, then the largest
-    total wins, ties going to the first copy in processing order."""
+    """The same rules applied per logical API call: the corpus-wide replay must agree, which
+    proves no two calls share a key and every sidechain replay lost to its parent."""
     totals: Totals = {}
     for copies in corpus.call_copies.values():
-        ordered = sorted(copies, key=lambda ul: (ul.sort_key, ul.seq))
-        best = ordered[0]
-        for ul in ordered[1:]:
-            if (not ul.sidechain, ul.usage.total) > (not best.sidechain, best.usage.total):
-                best = ul
-        add(totals, best)
+        for ul in dedupe(copies):
+            add(totals, ul)
+    replays = [ul for ul in corpus.usage_lines if ul.call < 0]
+    survivors = {id(ul) for ul in dedupe(corpus.usage_lines)}
+    if any(id(ul) in survivors for ul in replays):
+        raise SystemExit("internal error: a sidechain replay survived de-duplication")
     return totals
 
 
