@@ -30,7 +30,8 @@ The rules (verified against the ccusage 20.0.24 binary):
   else ``cache_creation_input_tokens``;
 * key (message.id, requestId), or (message.id, timestamp instant) when requestId is absent (so
   2.1.x streamed copies without requestId are each billed); if that misses, a line matches an
-  entry with the same message.id and the same session when either of them is a sidechain copy;
+  entry with the same message.id already seen in the line's session (sessionId, else the path's
+  session) when either of them is a sidechain copy;
   a non-sidechain copy beats a sidechain one, then the larger total, then (ties) the first seen;
   the day is the winning copy's own timestamp; lines without message.id are never merged;
 * files are processed in byte order of their full path, lines in file order.
@@ -983,13 +984,20 @@ def same_key(a: UsageLine, b: UsageLine) -> bool:
 
 
 def dedupe(lines: list[UsageLine]) -> list[UsageLine]:
-    """Replay ccusage's de-duplication over counted lines in processing order."""
+    """Replay ccusage's de-duplication over counted lines in processing order.
+
+    Each kept entry remembers the sessions of every line that created, replaced or exactly
+    matched it; the sidechain fallback (same message.id, either side a sidechain copy) only
+    reaches entries that have been seen in the candidate's session.
+    """
     ordered = sorted(lines, key=lambda ul: (ul.sort_key, ul.seq))
     kept: list[UsageLine] = []
+    sessions: list[set[str]] = []
     by_msg: dict[str, list[int]] = {}
     for cand in ordered:
         if cand.msg_id is None:
             kept.append(cand)
+            sessions.append({cand.session})
             continue
         idxs = by_msg.setdefault(cand.msg_id, [])
         hit = next((i for i in idxs if same_key(kept[i], cand)), None)
@@ -998,14 +1006,16 @@ def dedupe(lines: list[UsageLine]) -> list[UsageLine]:
                 (
                     i
                     for i in idxs
-                    if kept[i].session == cand.session and (cand.sidechain or kept[i].sidechain)
+                    if cand.session in sessions[i] and (cand.sidechain or kept[i].sidechain)
                 ),
                 None,
             )
         if hit is None:
             idxs.append(len(kept))
             kept.append(cand)
+            sessions.append({cand.session})
             continue
+        sessions[hit].add(cand.session)
         cur = kept[hit]
         if cand.sidechain != cur.sidechain:
             replace = cur.sidechain
@@ -1025,18 +1035,20 @@ def replay_rules(lines: list[UsageLine]) -> Totals:
     return totals
 
 
-def intended(corpus: Corpus) -> Totals:
-    """The same rules applied per logical API call: the corpus-wide replay must agree, which
-    proves no two calls share a key and every sidechain replay lost to its parent."""
+def intended(corpus: Corpus) -> tuple[Totals, int]:
+    """The same rules applied per logical API call. Agreement with the corpus-wide replay proves
+    no two calls share a key. /btw sidechain replays only merge with a parent copy of the same
+    session, so a replay copied into a resumed session (new sessionId) can survive when the
+    parent's copy there matched the original by requestId; those survivors are billed too."""
     totals: Totals = {}
     for copies in corpus.call_copies.values():
         for ul in dedupe(copies):
             add(totals, ul)
-    replays = [ul for ul in corpus.usage_lines if ul.call < 0]
-    survivors = {id(ul) for ul in dedupe(corpus.usage_lines)}
-    if any(id(ul) in survivors for ul in replays):
-        raise SystemExit("internal error: a sidechain replay survived de-duplication")
-    return totals
+    replays = {id(ul) for ul in corpus.usage_lines if ul.call < 0}
+    survivors = [ul for ul in dedupe(corpus.usage_lines) if id(ul) in replays]
+    for ul in survivors:
+        add(totals, ul)
+    return totals, len(survivors)
 
 
 def as_report(totals: Totals) -> dict[str, Any]:
@@ -1115,7 +1127,7 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
         if len(done[cwd]) > 8:
             done[cwd].pop(0)
     by_rules = replay_rules(corpus.usage_lines)
-    by_intent = intended(corpus)
+    by_intent, replays_billed = intended(corpus)
     if by_rules != by_intent:
         raise SystemExit(f"internal error: rule replay {by_rules} != intent {by_intent}")
     report = as_report(by_rules)
@@ -1140,6 +1152,7 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
                 "largest_line_bytes": st.largest_line_bytes,
                 "counted_usage_lines": st.usage_lines,
                 "api_calls": st.api_calls,
+                "sidechain_replays_billed": replays_billed,
                 "skipped_usage_lines": dict(sorted(st.skipped_usage_lines.items())),
             },
         }

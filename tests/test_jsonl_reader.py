@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tracemalloc
 from pathlib import Path
 
@@ -187,7 +186,7 @@ def test_replaced_file_with_new_inode_is_reread(tmp_path: Path) -> None:
     _, result = read_all(path)
     replacement = tmp_path / "new.jsonl"
     replacement.write_bytes(line(1) + line(2))
-    os.replace(replacement, path)
+    replacement.replace(path)
     seen, result = read_all(path, result.watermark)
     assert seen == [1, 2]
     assert result.reset_reason == "replaced"
