@@ -912,13 +912,17 @@ def gen_session(
         ctx.t = max(ctx.t, resume_from.t + rng.randint(60_000, 3_600_000))
         ctx.parent_uuid = resume_from.parent_uuid
     turns = 0
-    while turns < 2 or writer.size < budget:
+    start_bytes = corpus.stats.bytes
+    # The budget covers the session file and its subagent files (a huge line comes on top).
+    while turns < 2 or corpus.stats.bytes - start_bytes - huge_bytes < budget:
         turns += 1
         if rng.random() < 0.03:
             jump_to_midnight(ctx)
         emit_misc(ctx)
         emit_user_text(ctx, corpus.text(rng.randint(20, 600)))
-        for _step in range(rng.randint(1, 4)):
+        for step in range(rng.randint(1, 4)):
+            if step and turns > 2 and corpus.stats.bytes - start_bytes - huge_bytes >= budget:
+                break
             n_tools = rng.choice([0, 1, 1, 2, 3])
             huge = 0
             if ctx.huge_bytes:
