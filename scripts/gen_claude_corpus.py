@@ -14,8 +14,9 @@ Layout written::
 
 ``expected.json`` holds the generator's own arithmetic of the per-day (UTC) token totals that
 ccusage 20 (``ccusage claude daily --json --offline --timezone UTC``) reports for the tree. It is
-computed twice and cross-checked: once per logical API call (what the generator meant to bill)
-and once by replaying the de-duplication rules over every usage-bearing line in file order.
+computed twice and cross-checked: by replaying the de-duplication rules over every usage-bearing
+line of the corpus in processing order, and over each logical API call's copies on their own
+(agreement proves no two calls collide on a key).
 
 The rules (verified against the ccusage 20.0.24 binary):
 
@@ -28,8 +29,9 @@ The rules (verified against the ccusage 20.0.24 binary):
   shaped ``YYYY-MM-DDTHH:MM:SS[.mmm](Z|+HH:MM)``;
 * cache creation = ``cache_creation.ephemeral_5m + ephemeral_1h`` when that object is present,
   else ``cache_creation_input_tokens``;
-* key (message.id, requestId), or (message.id, timestamp instant) when requestId is absent (so
-  2.1.x streamed copies without requestId are each billed); if that misses, a line matches an
+* key (message.id, requestId), or (message.id, session, timestamp instant) when requestId is
+  absent (so 2.1.x streamed copies without requestId, and resumed copies under a new sessionId,
+  are each billed); if that misses, a line matches an
   entry with the same message.id already seen in the line's session (sessionId, else the path's
   session) when either of them is a sidechain copy;
   a non-sidechain copy beats a sidechain one, then the larger total, then (ties) the first seen;
