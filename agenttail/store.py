@@ -301,7 +301,7 @@ class Store:
         merged: dict[str, MetricEvent] = {}
         for event in events:
             known = merged.get(event.event_id)
-            if known is None or _prefer(event, known):
+            if known is None or event.outranks(known):
                 merged[event.event_id] = event
         source = str(ref.path)
         self.conn.executemany(
@@ -314,13 +314,6 @@ class Store:
     def events_total(self) -> int:
         row = self.conn.execute("SELECT count(*) FROM events WHERE counted = 1").fetchone()
         return int(row[0])
-
-
-def _prefer(new: MetricEvent, old: MetricEvent) -> bool:
-    """The same rule as the SQL upsert, for copies met within one batch."""
-    if new.precedence != old.precedence:
-        return new.precedence > old.precedence
-    return new.supersedes(old)
 
 
 def _event_row(event: MetricEvent, source: str, now_ms: int) -> list[Any]:

@@ -214,3 +214,80 @@ def test_real_samples_when_available(tmp_path: Path, claude_dir: Path) -> None:
     assert "msg_01DdwmhL7cMBt21n14jv5iGf" in ids  # one message split over five lines
     assert len(rows) == len(ids)  # one event per message
     assert not any(r["model"] == "<synthetic>" for r in rows)
+
+
+def test_lines_ccusage_rejects_are_not_counted(claude_dir: Path) -> None:
+    s = ClaudeSession(claude_dir)
+    good = s.assistant("2026-11-01T10:00:00Z", "m_good", request_id="r_good")
+    null_speed = s.assistant("2026-11-01T10:00:01Z", "m_null", request_id="r_null")
+    null_speed["message"]["usage"]["speed"] = None
+    empty_request = s.assistant("2026-11-01T10:00:02Z", "m_empty", request_id="")
+    bad_version = s.assistant("2026-11-01T10:00:03Z", "m_ver", request_id="r_ver")
+    bad_version["version"] = "dev"
+    float_tokens = s.assistant("2026-11-01T10:00:04Z", "m_float", request_id="r_float")
+    float_tokens["message"]["usage"]["output_tokens"] = 1.5
+    bad_speed = s.assistant("2026-11-01T10:00:05Z", "m_speed", request_id="r_speed")
+    bad_speed["message"]["usage"]["speed"] = "turbo"
+    no_time = s.assistant("2026-11-01T10:00:06Z", "m_time", request_id="r_time")
+    del no_time["timestamp"]
+    s.write(good, null_speed, empty_request, bad_version, float_tokens, bad_speed, no_time)
+    scan()
+    assert [r["attrs"]["message_id"] for r in events()] == ["m_good"]
+
+
+def test_cache_writes_follow_the_split_when_present(claude_dir: Path) -> None:
+    s = ClaudeSession(claude_dir)
+    record = s.assistant("2026-11-01T10:00:00Z", "m1", cache_write_5m=100, cache_write_1h=50)
+    record["message"]["usage"]["cache_creation_input_tokens"] = 999  # disagrees: split wins
+    flat = s.assistant("2026-11-01T10:00:01Z", "m2", request_id="r2")
+    del flat["message"]["usage"]["cache_creation"]
+    flat["message"]["usage"]["cache_creation_input_tokens"] = 70
+    s.write(record, flat)
+    scan()
+    first, second = events()
+    assert (first["cache_write_5m_tokens"], first["cache_write_1h_tokens"]) == (100, 50)
+    assert first["cache_write_tokens"] == 150
+    assert (second["cache_write_5m_tokens"], second["cache_write_tokens"]) == (70, 70)
+
+
+def test_advisor_iterations_are_billed_under_their_model(claude_dir: Path) -> None:
+    s = ClaudeSession(claude_dir)
+    record = s.assistant("2026-11-01T10:00:00Z", "m1", output_tokens=10)
+    record["message"]["usage"]["iterations"] = [
+        {"type": "message", "input_tokens": 1, "output_tokens": 1},
+        {
+            "type": "advisor_message",
+            "model": "claude-opus-4-5-20251101",
+            "input_tokens": 300,
+            "output_tokens": 40,
+            "cache_read_input_tokens": 7,
+        },
+    ]
+    s.write(record, record)  # a streamed copy must not double the advisor call
+    scan()
+    rows = {r["model"]: r for r in events()}
+    assert set(rows) == {"claude-sonnet-4-20250514", "claude-opus-4-5-20251101"}
+    advisor = rows["claude-opus-4-5-20251101"]
+    assert (advisor["input_tokens"], advisor["output_tokens"]) == (300, 40)
+    assert advisor["cache_read_tokens"] == 7
+    assert advisor["attrs"]["advisor_of"] == "m1"
+
+
+def test_agent_progress_copies_of_subagent_calls_count_once(claude_dir: Path) -> None:
+    parent = ClaudeSession(claude_dir)
+    child = ClaudeSession(
+        claude_dir, session_id=parent.session_id, sidechain=True, agent_id="b1c2d3e"
+    )
+    inner = child.assistant(
+        "2026-11-01T10:00:00.000Z", "m_sub", request_id="r_sub", output_tokens=30
+    )
+    child.write(inner)
+    progress = {
+        **parent.envelope("progress", "2026-11-01T10:00:00.100Z"),
+        "data": {"type": "agent_progress", "message": {**inner, "isSidechain": False}},
+    }
+    parent.write(progress)
+    scan()
+    (row,) = events()
+    assert row["output_tokens"] == 30
+    assert row["session_id"] == parent.session_id
