@@ -6,19 +6,13 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.table import Table
 
 from agenttail import __version__
-from agenttail.agents.base import Agent
-from agenttail.agents.registry import load_agents
 from agenttail.config import Config, ConfigError, load_config
-from agenttail.daemon.runner import Daemon, Pipeline, scan_once
-from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
 from agenttail.report import (
     ReportError,
@@ -31,6 +25,12 @@ from agenttail.report import (
 )
 from agenttail.status import status_data
 from agenttail.store import Store
+
+if TYPE_CHECKING:
+    from agenttail.agents.base import Agent
+
+# Commands import the daemon, watchdog, APScheduler and rich only when they need them, so
+# `report` and `status` start in tens of milliseconds.
 
 EX_CONFIG = 78  # sysexits: the service must not restart-loop on bad config
 
@@ -50,6 +50,8 @@ def _settings() -> tuple[AppPaths, Config]:
 
 
 def _agents(config: Config) -> list[Agent]:
+    from agenttail.agents.registry import load_agents
+
     wanted = config.get_list("agents")
     return load_agents(set(wanted) if wanted else None)
 
@@ -70,6 +72,9 @@ def main() -> None:
 @main.command()
 def run() -> None:
     """Run the daemon in the foreground (what the user service runs)."""
+    from agenttail.daemon.runner import Daemon, Pipeline
+    from agenttail.logs import configure_logging
+
     paths, config = _settings()
     configure_logging(config.get_str("log_level") or "info", paths.ensure().log_file)
     daemon = Daemon(Pipeline(paths, config, _agents(config)))
@@ -87,6 +92,9 @@ def run() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the pass summary as JSON.")
 def scan(as_json: bool) -> None:
     """One full pass over every agent's sessions, then exit."""
+    from agenttail.daemon.runner import Pipeline, scan_once
+    from agenttail.logs import configure_logging
+
     paths, config = _settings()
     configure_logging("warning")
     pipeline = Pipeline(paths, config, _agents(config))
@@ -125,6 +133,9 @@ def status(as_json: bool) -> None:
     if as_json:
         _echo_json(data)
         return
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     console.print(
         f"[bold]{data['events_total']}[/] events from [bold]{data['streams_total']}[/] streams"
@@ -178,6 +189,9 @@ def _report_command(
 
 
 def _print_table(rows: list[dict[str, Any]], totals: dict[str, Any], label: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(label, "input", "output", "cache read", "cache write", "total", "requests", "$")
     for row in [*rows, {**totals, label: "total"}]:
         table.add_row(

@@ -23,6 +23,7 @@ from agenttail.migrations import migrations
 from agenttail.readers.base import ReadResult
 
 BUSY_TIMEOUT_S = 10.0
+WAL_CHECKPOINT_PAGES = 8192
 
 _EVENT_COLUMNS = (
     "event_id",
@@ -155,6 +156,10 @@ class Store:
         self.db = Database(self.conn, execute_plugins=False)
         if not readonly:
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoint (and fsync) every ~32 MB of WAL rather than every 4 MB: during a
+            # cold scan the default made commits the largest cost.
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+            self.db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
             if self.db.journal_mode != "wal":
                 self.db.enable_wal()
             migrations.apply(self.db)
