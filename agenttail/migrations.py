@@ -80,3 +80,63 @@ def m001_sessions_and_events(db: Database) -> None:
     db.execute("CREATE INDEX events_time ON events (ts_ms)")
     db.execute("CREATE INDEX events_dedup ON events (dedup_key) WHERE dedup_key IS NOT NULL")
     db.execute("CREATE INDEX events_session ON events (session_id)")
+
+
+_ROLLUP_SUMS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+)
+
+
+def _rollup_add(row: str, sign: str) -> str:
+    """An upsert adding (or subtracting) one counted request of ``row`` (NEW or OLD)."""
+    values = ", ".join(f"{sign}COALESCE({row}.{c}, 0)" for c in _ROLLUP_SUMS)
+    sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in _ROLLUP_SUMS)
+    return f"""
+        INSERT INTO usage_rollup (bucket, agent, model, {", ".join(_ROLLUP_SUMS)}, requests)
+        SELECT {row}.ts_ms / 900000, {row}.agent, COALESCE({row}.model, ''), {values}, {sign}1
+        WHERE {row}.kind = 'llm_request' AND {row}.counted = 1
+        ON CONFLICT (bucket, agent, model) DO UPDATE SET {sets},
+            requests = requests + excluded.requests;
+    """
+
+
+@migrations()
+def m002_usage_rollup(db: Database) -> None:
+    """Counted requests summed per 15-minute UTC bucket, agent and model, kept by triggers.
+
+    Daily and model reports read this table, so their cost does not grow with history.
+    """
+    db.execute(
+        """
+        CREATE TABLE usage_rollup (
+            bucket INTEGER NOT NULL,
+            agent TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (bucket, agent, model)
+        ) WITHOUT ROWID
+        """
+    )
+    add_new, sub_old = _rollup_add("NEW", ""), _rollup_add("OLD", "-")
+    db.execute(f"CREATE TRIGGER events_rollup_insert AFTER INSERT ON events BEGIN {add_new} END")
+    db.execute(
+        "CREATE TRIGGER events_rollup_update AFTER UPDATE OF "
+        f"kind, agent, model, ts_ms, counted, {', '.join(_ROLLUP_SUMS)} "
+        f"ON events BEGIN {sub_old} {add_new} END"
+    )
+    db.execute(f"CREATE TRIGGER events_rollup_delete AFTER DELETE ON events BEGIN {sub_old} END")
+    sums = ", ".join(f"sum(COALESCE({c}, 0))" for c in _ROLLUP_SUMS)
+    db.execute(
+        f"""INSERT INTO usage_rollup (bucket, agent, model, {", ".join(_ROLLUP_SUMS)}, requests)
+            SELECT ts_ms / 900000, agent, COALESCE(model, ''), {sums}, count(*) FROM events
+            WHERE kind = 'llm_request' AND counted = 1 GROUP BY 1, 2, 3"""
+    )

@@ -96,13 +96,26 @@ def _query(store: Store | None, sql: str, params: Iterable[Any]) -> list[dict[st
     return list(store.db.query(sql, list(params)))
 
 
-def daily_report(store: Store | None, window: Window) -> dict[str, Any]:
-    rows = _query(
+_ROLLUP_SUMS = """
+    sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+    sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+    sum(cost_usd) AS cost_usd, sum(requests) AS requests
+"""
+
+
+def _rollup(store: Store | None, window: Window, group: str) -> list[dict[str, Any]]:
+    """Sums from the trigger-maintained ``usage_rollup`` table (see migrations m002)."""
+    low, high = window.bounds()
+    return _query(
         store,
-        f"SELECT ts_ms / {BUCKET_MS} AS bucket, model, {_SUMS} FROM events "
-        f"WHERE {_WHERE} GROUP BY bucket, model",
-        window.bounds(),
+        f"SELECT {group}, NULLIF(model, '') AS model, {_ROLLUP_SUMS} FROM usage_rollup "
+        f"WHERE bucket >= ? AND bucket < ? GROUP BY {group}, model HAVING sum(requests) > 0",
+        [low // BUCKET_MS, -(-high // BUCKET_MS)],
     )
+
+
+def daily_report(store: Store | None, window: Window) -> dict[str, Any]:
+    rows = _rollup(store, window, "bucket")
     days: dict[str, dict[str, Any]] = {}
     per_model: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     totals = _empty()
@@ -163,11 +176,7 @@ def session_report(store: Store | None, window: Window) -> dict[str, Any]:
 
 
 def model_report(store: Store | None, window: Window) -> dict[str, Any]:
-    rows = _query(
-        store,
-        f"SELECT agent, model, {_SUMS} FROM events WHERE {_WHERE} GROUP BY agent, model",
-        window.bounds(),
-    )
+    rows = _rollup(store, window, "agent")
     models: dict[str, dict[str, Any]] = {}
     totals = _empty()
     for row in rows:

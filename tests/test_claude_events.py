@@ -291,3 +291,31 @@ def test_agent_progress_copies_of_subagent_calls_count_once(claude_dir: Path) ->
     (row,) = events()
     assert row["output_tokens"] == 30
     assert row["session_id"] == parent.session_id
+
+
+def test_report_rollup_matches_the_events_it_summarizes(claude_dir: Path) -> None:
+    from tests.corpus import write_corpus
+
+    write_corpus(claude_dir, sessions=6, turns=10)
+    scan()
+    parent = ClaudeSession(claude_dir)  # later updates: a grown copy and a sidechain replay
+    parent.write(
+        parent.assistant(
+            "2026-10-20T09:00:00Z", "msg_0_0", request_id="req_0_0", output_tokens=100_000
+        )
+    )
+    scan()
+    with store() as db:
+        direct = next(
+            db.db.query(
+                "SELECT sum(input_tokens) AS i, sum(output_tokens) AS o,"
+                " sum(cache_read_tokens) AS r, sum(cache_write_tokens) AS w,"
+                " count(*) AS n, round(sum(cost_usd), 6) AS c"
+                " FROM events WHERE kind = 'llm_request' AND counted = 1"
+            )
+        )
+    got = totals()
+    assert (got["input_tokens"], got["output_tokens"]) == (direct["i"], direct["o"])
+    assert (got["cache_read_tokens"], got["cache_write_tokens"]) == (direct["r"], direct["w"])
+    assert got["requests"] == direct["n"] == 60
+    assert got["cost_usd"] == direct["c"]
