@@ -92,13 +92,22 @@ def run() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the pass summary as JSON.")
 def scan(as_json: bool) -> None:
     """One full pass over every agent's sessions, then exit."""
-    from agenttail.daemon.runner import Pipeline, scan_once
+    from agenttail.daemon.runner import Pipeline, drain
     from agenttail.logs import configure_logging
 
     paths, config = _settings()
     configure_logging("warning")
     pipeline = Pipeline(paths, config, _agents(config))
-    report = scan_once(pipeline)
+    report = pipeline.sweep()
+    if sys.stderr.isatty() and not as_json and report.enqueued > 1:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as progress:
+            task = progress.add_task("reading sessions", total=report.enqueued)
+            pipeline.on_outcome = lambda _ref, _outcome: progress.advance(task)
+            drain(pipeline)
+    else:
+        drain(pipeline)
     totals = pipeline.totals
     summary = {
         "discovered": report.discovered,

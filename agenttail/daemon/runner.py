@@ -97,14 +97,19 @@ class Pipeline:
         return report
 
 
-def scan_once(pipeline: Pipeline) -> SweepReport:
-    """One full pass: sweep, drain the queue, stop."""
-    report = pipeline.sweep()
+def drain(pipeline: Pipeline) -> None:
+    """Process everything queued, then stop the workers."""
     pipeline.workers.start()
     try:
         pipeline.queue.wait_idle()
     finally:
         pipeline.workers.stop()
+
+
+def scan_once(pipeline: Pipeline) -> SweepReport:
+    """One full pass: sweep, drain the queue, stop."""
+    report = pipeline.sweep()
+    drain(pipeline)
     return report
 
 
