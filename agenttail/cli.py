@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +15,8 @@ from agenttail import __version__
 from agenttail.agents.base import Agent
 from agenttail.agents.registry import load_agents
 from agenttail.config import Config, ConfigError, load_config
-from agenttail.daemon.runner import Daemon, Pipeline, scan_once
+from agenttail.daemon.runner import Pipeline, scan_once
+from agenttail.daemon.supervise import serve
 from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
 from agenttail.report import (
@@ -71,16 +70,7 @@ def main() -> None:
 def run() -> None:
     """Run the daemon in the foreground (what the user service runs)."""
     paths, config = _settings()
-    configure_logging(config.get_str("log_level") or "info", paths.ensure().log_file)
-    daemon = Daemon(Pipeline(paths, config, _agents(config)))
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    daemon.run_until(stop)
+    sys.exit(serve(paths, config, _agents(config)))
 
 
 @main.command()
