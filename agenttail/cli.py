@@ -191,3 +191,8 @@ def report() -> None:
 report.add_command(_report_command("daily", daily_report, "daily", "date"))
 report.add_command(_report_command("session", session_report, "sessions", "session_id"))
 report.add_command(_report_command("model", model_report, "models", "model"))
+
+
+from agenttail.service_cli import register as _register_service  # noqa: E402
+
+_register_service(main)
