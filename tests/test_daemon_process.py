@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,27 +22,38 @@ STARTUP_S = 60.0  # generous: a loaded 2-core CI box imports slowly
 
 
 class NotifySocket:
-    """A datagram socket the test owns, standing in for systemd."""
+    """A datagram socket the test owns, standing in for systemd (which reads promptly, so
+    a reader thread drains it; an unread socket would fill and drop messages)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
+        self.sock.settimeout(0.1)
         self.messages: list[str] = []
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def wait_for(self, line: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(line in m.splitlines() for m in self.messages):
-                return True
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+    def _read(self) -> None:
+        while not self._closed.is_set():
             try:
                 self.messages.append(self.sock.recv(4096).decode())
             except TimeoutError:
-                break
-        return any(line in m.splitlines() for m in self.messages)
+                continue
+
+    def wait_for(self, line: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if any(line in m.splitlines() for m in list(self.messages)):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
     def close(self) -> None:
+        self._closed.set()
+        self._reader.join(5)
         self.sock.close()
 
 

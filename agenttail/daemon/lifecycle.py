@@ -120,6 +120,7 @@ class Notifier:
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                sock.setblocking(False)  # a stalled manager must never stall the main loop
                 sock.connect(self.address)
                 sock.sendall("\n".join(lines).encode())
         except OSError as exc:
