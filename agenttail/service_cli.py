@@ -303,7 +303,8 @@ def doctor(as_json: bool) -> None:
     if not daemon["running"]:
         click.echo(f"daemon:   not running (lock {data['lock_file']} is free)")
     else:
-        click.echo(f"daemon:   running, pid {daemon['pid']}")
+        pid = daemon["pid"] if daemon["pid"] and daemon["pid"] > 0 else "unknown"
+        click.echo(f"daemon:   running, pid {pid}")
         runtime = daemon["runtime"] or {}
         mode = "polling" if runtime.get("polling") else runtime.get("observer", "?")
         click.echo(f"  observer: {mode}")

@@ -75,7 +75,7 @@ class InstanceLock:
 
 
 def lock_holder(path: Path) -> int | None:
-    """The pid of a running daemon, or None when nobody holds the lock (used by doctor)."""
+    """The pid of a running daemon (-1 when held but unreadable), None when nobody holds it."""
     if not path.exists():
         return None
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
