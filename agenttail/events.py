@@ -99,11 +99,13 @@ class MetricEvent:
             + self.cache_write_tokens
         )
 
-    def supersedes(self, other: MetricEvent) -> bool:
+    def outranks(self, other: MetricEvent) -> bool:
         """Whether this copy should replace ``other`` (a copy with the same event_id).
 
-        The larger total wins (streaming snapshots grow), then larger output, then cost.
+        Higher precedence wins (a main-chain copy beats a sidechain replay); then the larger
+        total (streaming snapshots grow), then larger output, then cost. The store's upsert
+        applies the same order in SQL.
         """
-        mine = (self.total_tokens, self.output_tokens, self.cost_usd or 0.0)
-        theirs = (other.total_tokens, other.output_tokens, other.cost_usd or 0.0)
+        mine = (self.precedence, self.total_tokens, self.output_tokens, self.cost_usd or 0.0)
+        theirs = (other.precedence, other.total_tokens, other.output_tokens, other.cost_usd or 0.0)
         return mine > theirs

@@ -42,7 +42,10 @@ def configure_logging(level: str = "info", log_file: Path | None = None) -> None
     )
     console: structlog.typing.Processor
     if sys.stderr.isatty():
-        console = structlog.dev.ConsoleRenderer(colors=True)
+        # Plain tracebacks: rich ones print local variables, which can hold transcript text.
+        console = structlog.dev.ConsoleRenderer(
+            colors=True, exception_formatter=structlog.dev.plain_traceback
+        )
     else:
         console = structlog.processors.JSONRenderer()
     console_formatter = structlog.stdlib.ProcessorFormatter(

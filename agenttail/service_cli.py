@@ -6,22 +6,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 import orjson
 
-from agenttail.agents.base import discover
 from agenttail.config import OPTIONS, Config
-from agenttail.daemon.lifecycle import lock_holder, read_runtime_state
-from agenttail.daemon.supervise import runtime_state_file
-from agenttail.daemon.watch import inotify_hint
 from agenttail.paths import AppPaths
-from agenttail.service import base as service_base
-from agenttail.service.base import BaseBackend, ServiceError, ServiceSpec
-from agenttail.service.launchd import LaunchdBackend
-from agenttail.service.systemd import SystemdBackend
+
+if TYPE_CHECKING:  # imported where used: keeps every other command's start fast
+    from agenttail.service.base import BaseBackend, Outcome, ServiceSpec
 
 PLATFORMS = ("linux", "macos")
 UPLOAD_TIMEOUT_S = 3.0
@@ -42,6 +36,11 @@ def running_platform() -> str:
 
 
 def backend_for(platform: str, spec: ServiceSpec | None = None) -> BaseBackend:
+    from agenttail.service import base as service_base
+    from agenttail.service.base import ServiceSpec
+    from agenttail.service.launchd import LaunchdBackend
+    from agenttail.service.systemd import SystemdBackend
+
     spec = spec or ServiceSpec.current()
     runner = service_base.run_command  # looked up per call: the test seam
     if platform == "macos":
@@ -66,7 +65,7 @@ def service() -> None:
     """Install agenttail as a user service (systemd on Linux, launchd on macOS)."""
 
 
-def _finish(outcome: service_base.Outcome) -> None:
+def _finish(outcome: Outcome) -> None:
     for line in outcome.lines:
         click.echo(line)
     if not outcome.ok:
@@ -78,6 +77,8 @@ def _finish(outcome: service_base.Outcome) -> None:
 @dry_run_option
 def install(platform: str, dry_run: bool) -> None:
     """Write the unit for this interpreter and start it (safe to repeat)."""
+    from agenttail.service.base import ServiceError
+
     _settings()  # refuse to install a service that would exit on a bad config
     try:
         _finish(backend_for(platform).install(dry_run))
@@ -91,6 +92,8 @@ def install(platform: str, dry_run: bool) -> None:
 @dry_run_option
 def uninstall(platform: str, dry_run: bool) -> None:
     """Stop the service and remove its unit (safe to repeat)."""
+    from agenttail.service.base import ServiceError
+
     try:
         _finish(backend_for(platform).uninstall(dry_run))
     except ServiceError as exc:
@@ -103,6 +106,8 @@ def uninstall(platform: str, dry_run: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def service_status(platform: str, as_json: bool) -> None:
     """Whether the unit is installed and what the service manager says about it."""
+    from agenttail.daemon.lifecycle import lock_holder
+
     paths = AppPaths.resolve()
     info = backend_for(platform).status()
     info["daemon_pid"] = lock_holder(paths.lock_file)
@@ -222,6 +227,8 @@ def logs(count: int, follow: bool, as_json: bool) -> None:
 
 def upload_check(config: Config) -> dict[str, Any]:
     """Reachability of ``upload.url`` (registered by the upload module when installed)."""
+    import httpx
+
     url = config.values.get("upload.url")
     if not url or not isinstance(url, str):
         return {"configured": False, "summary": "upload: not configured"}
@@ -258,6 +265,8 @@ def inotify_limits() -> dict[str, int] | None:
 
 def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
     from agenttail import cli
+    from agenttail.agents.base import discover
+    from agenttail.daemon.lifecycle import lock_holder, read_runtime_state, runtime_state_file
 
     agents = []
     for agent in cli._agents(config):
@@ -286,6 +295,8 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def doctor(as_json: bool) -> None:
     """What was discovered, what is watched, daemon and service state, upload reachability."""
+    from agenttail.daemon.watch import inotify_hint
+
     paths, config = _settings()
     data = doctor_data(paths, config)
     if as_json:

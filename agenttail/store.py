@@ -23,6 +23,7 @@ from agenttail.migrations import migrations
 from agenttail.readers.base import ReadResult
 
 BUSY_TIMEOUT_S = 10.0
+WAL_CHECKPOINT_PAGES = 8192
 
 _EVENT_COLUMNS = (
     "event_id",
@@ -155,6 +156,10 @@ class Store:
         self.db = Database(self.conn, execute_plugins=False)
         if not readonly:
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoint (and fsync) every ~32 MB of WAL rather than every 4 MB: during a
+            # cold scan the default made commits the largest cost.
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+            self.db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
             if self.db.journal_mode != "wal":
                 self.db.enable_wal()
             migrations.apply(self.db)
@@ -301,7 +306,7 @@ class Store:
         merged: dict[str, MetricEvent] = {}
         for event in events:
             known = merged.get(event.event_id)
-            if known is None or _prefer(event, known):
+            if known is None or event.outranks(known):
                 merged[event.event_id] = event
         source = str(ref.path)
         self.conn.executemany(
@@ -314,13 +319,6 @@ class Store:
     def events_total(self) -> int:
         row = self.conn.execute("SELECT count(*) FROM events WHERE counted = 1").fetchone()
         return int(row[0])
-
-
-def _prefer(new: MetricEvent, old: MetricEvent) -> bool:
-    """The same rule as the SQL upsert, for copies met within one batch."""
-    if new.precedence != old.precedence:
-        return new.precedence > old.precedence
-    return new.supersedes(old)
 
 
 def _event_row(event: MetricEvent, source: str, now_ms: int) -> list[Any]:

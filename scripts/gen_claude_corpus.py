@@ -14,8 +14,9 @@ Layout written::
 
 ``expected.json`` holds the generator's own arithmetic of the per-day (UTC) token totals that
 ccusage 20 (``ccusage claude daily --json --offline --timezone UTC``) reports for the tree. It is
-computed twice and cross-checked: once per logical API call (what the generator meant to bill)
-and once by replaying the de-duplication rules over every usage-bearing line in file order.
+computed twice and cross-checked: by replaying the de-duplication rules over every usage-bearing
+line of the corpus in processing order, and over each logical API call's copies on their own
+(agreement proves no two calls collide on a key).
 
 The rules (verified against the ccusage 20.0.24 binary):
 
@@ -28,7 +29,11 @@ The rules (verified against the ccusage 20.0.24 binary):
   shaped ``YYYY-MM-DDTHH:MM:SS[.mmm](Z|+HH:MM)``;
 * cache creation = ``cache_creation.ephemeral_5m + ephemeral_1h`` when that object is present,
   else ``cache_creation_input_tokens``;
-* key (message.id, requestId); a sidechain copy also matches any entry with the same message.id;
+* key (message.id, requestId), or (message.id, session, timestamp instant) when requestId is
+  absent (so 2.1.x streamed copies without requestId, and resumed copies under a new sessionId,
+  are each billed); if that misses, a line matches an
+  entry with the same message.id already seen in the line's session (sessionId, else the path's
+  session) when either of them is a sidechain copy;
   a non-sidechain copy beats a sidechain one, then the larger total, then (ties) the first seen;
   the day is the winning copy's own timestamp; lines without message.id are never merged;
 * files are processed in byte order of their full path, lines in file order.
@@ -211,6 +216,7 @@ class UsageLine:
     usage: Usage
     ts_ms: int
     call: int  # logical API call this copy belongs to; -1 = must never win (sidechain replay)
+    session: str  # top-level sessionId, else the session the path implies
 
 
 @dataclass
@@ -274,6 +280,9 @@ class FileWriter:
         self.parts: list[str] = []
         self.size = 0
         self.seq = 0
+        parts = rel.split("/")
+        # <project>/<session>.jsonl or <project>/<session>/subagents/agent-x.jsonl
+        self.path_session = parts[1].removesuffix(".jsonl") if len(parts) > 1 else parts[0]
 
     def emit(
         self,
@@ -300,7 +309,10 @@ class FileWriter:
             st.skip(skip_reason)
         if counted is not None:
             msg_id, req_id, sidechain, usage, ts_ms, call = counted
-            ul = UsageLine(self.sort_key, self.seq, msg_id, req_id, sidechain, usage, ts_ms, call)
+            session = record.get("sessionId") or self.path_session
+            ul = UsageLine(
+                self.sort_key, self.seq, msg_id, req_id, sidechain, usage, ts_ms, call, session
+            )
             self.corpus.usage_lines.append(ul)
             st.usage_lines += 1
             if call >= 0:
@@ -902,13 +914,17 @@ def gen_session(
         ctx.t = max(ctx.t, resume_from.t + rng.randint(60_000, 3_600_000))
         ctx.parent_uuid = resume_from.parent_uuid
     turns = 0
-    while turns < 2 or writer.size < budget:
+    start_bytes = corpus.stats.bytes
+    # The budget covers the session file and its subagent files (a huge line comes on top).
+    while turns < 2 or corpus.stats.bytes - start_bytes - huge_bytes < budget:
         turns += 1
         if rng.random() < 0.03:
             jump_to_midnight(ctx)
         emit_misc(ctx)
         emit_user_text(ctx, corpus.text(rng.randint(20, 600)))
-        for _step in range(rng.randint(1, 4)):
+        for step in range(rng.randint(1, 4)):
+            if step and turns > 2 and corpus.stats.bytes - start_bytes - huge_bytes >= budget:
+                break
             n_tools = rng.choice([0, 1, 1, 2, 3])
             huge = 0
             if ctx.huge_bytes:
@@ -964,23 +980,48 @@ def add(totals: Totals, ul: UsageLine) -> None:
     row[3] += ul.usage.cache_read
 
 
-def replay_rules(lines: list[UsageLine]) -> Totals:
-    """Replay ccusage's de-duplication over every counted line in processing order."""
+def same_key(a: UsageLine, b: UsageLine) -> bool:
+    """Exact de-dup key: (message.id, requestId). Without a requestId ccusage 20.0.24 keys on
+    (message.id, sessionId, timestamp instant): streamed copies written at different times, and
+    resumed copies carrying the new sessionId, are all billed."""
+    if a.msg_id != b.msg_id or a.req_id != b.req_id:
+        return False
+    return a.req_id is not None or (a.ts_ms == b.ts_ms and a.session == b.session)
+
+
+def dedupe(lines: list[UsageLine]) -> list[UsageLine]:
+    """Replay ccusage's de-duplication over counted lines in processing order.
+
+    Each kept entry remembers the sessions of every line that created, replaced or exactly
+    matched it; the sidechain fallback (same message.id, either side a sidechain copy) only
+    reaches entries that have been seen in the candidate's session.
+    """
     ordered = sorted(lines, key=lambda ul: (ul.sort_key, ul.seq))
     kept: list[UsageLine] = []
+    sessions: list[set[str]] = []
     by_msg: dict[str, list[int]] = {}
     for cand in ordered:
         if cand.msg_id is None:
             kept.append(cand)
+            sessions.append({cand.session})
             continue
         idxs = by_msg.setdefault(cand.msg_id, [])
-        hit = next((i for i in idxs if kept[i].req_id == cand.req_id), None)
+        hit = next((i for i in idxs if same_key(kept[i], cand)), None)
         if hit is None:
-            hit = next((i for i in idxs if cand.sidechain or kept[i].sidechain), None)
+            hit = next(
+                (
+                    i
+                    for i in idxs
+                    if cand.session in sessions[i] and (cand.sidechain or kept[i].sidechain)
+                ),
+                None,
+            )
         if hit is None:
             idxs.append(len(kept))
             kept.append(cand)
+            sessions.append({cand.session})
             continue
+        sessions[hit].add(cand.session)
         cur = kept[hit]
         if cand.sidechain != cur.sidechain:
             replace = cur.sidechain
@@ -990,24 +1031,30 @@ def replay_rules(lines: list[UsageLine]) -> Totals:
             replace = cand.usage.speed is not None and cur.usage.speed is None
         if replace:
             kept[hit] = cand
+    return kept
+
+
+def replay_rules(lines: list[UsageLine]) -> Totals:
     totals: Totals = {}
-    for ul in kept:
+    for ul in dedupe(lines):
         add(totals, ul)
     return totals
 
 
-def intended(corpus: Corpus) -> Totals:
-    """Per logical API call: a non-sidechain copy beats sidechain copies, then the largest
-    total wins, ties going to the first copy in processing order."""
+def intended(corpus: Corpus) -> tuple[Totals, int]:
+    """The same rules applied per logical API call. Agreement with the corpus-wide replay proves
+    no two calls share a key. /btw sidechain replays only merge with a parent copy of the same
+    session, so a replay copied into a resumed session (new sessionId) can survive when the
+    parent's copy there matched the original by requestId; those survivors are billed too."""
     totals: Totals = {}
     for copies in corpus.call_copies.values():
-        ordered = sorted(copies, key=lambda ul: (ul.sort_key, ul.seq))
-        best = ordered[0]
-        for ul in ordered[1:]:
-            if (not ul.sidechain, ul.usage.total) > (not best.sidechain, best.usage.total):
-                best = ul
-        add(totals, best)
-    return totals
+        for ul in dedupe(copies):
+            add(totals, ul)
+    replays = {id(ul) for ul in corpus.usage_lines if ul.call < 0}
+    survivors = [ul for ul in dedupe(corpus.usage_lines) if id(ul) in replays]
+    for ul in survivors:
+        add(totals, ul)
+    return totals, len(survivors)
 
 
 def as_report(totals: Totals) -> dict[str, Any]:
@@ -1086,7 +1133,7 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
         if len(done[cwd]) > 8:
             done[cwd].pop(0)
     by_rules = replay_rules(corpus.usage_lines)
-    by_intent = intended(corpus)
+    by_intent, replays_billed = intended(corpus)
     if by_rules != by_intent:
         raise SystemExit(f"internal error: rule replay {by_rules} != intent {by_intent}")
     report = as_report(by_rules)
@@ -1111,6 +1158,7 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
                 "largest_line_bytes": st.largest_line_bytes,
                 "counted_usage_lines": st.usage_lines,
                 "api_calls": st.api_calls,
+                "sidechain_replays_billed": replays_billed,
                 "skipped_usage_lines": dict(sorted(st.skipped_usage_lines.items())),
             },
         }

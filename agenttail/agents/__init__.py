@@ -1,6 +1,9 @@
-"""Agent plugins: where an agent's sessions live and what its records mean."""
+"""Agent plugins: where an agent's sessions live and what its records mean.
+
+Built-ins and third-party plugins alike register in the ``agenttail.agents`` entry-point group;
+``agenttail.agents.registry.load_agents`` loads them.
+"""
 
 from agenttail.agents.base import Agent, AgentContext, StreamRef, StreamSpec, StreamState
-from agenttail.agents.registry import load_agents
 
-__all__ = ["Agent", "AgentContext", "StreamRef", "StreamSpec", "StreamState", "load_agents"]
+__all__ = ["Agent", "AgentContext", "StreamRef", "StreamSpec", "StreamState"]

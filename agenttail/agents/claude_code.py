@@ -8,7 +8,9 @@ copy with the largest total wins (the store applies that rule). See agent-format
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,82 @@ def _session_of(path: Path) -> str:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+# ccusage drops a usage line where one of these is null, or an id is an empty string; these
+# are synthetic or broken records. Matching its rules keeps the totals comparable.
+_NULL_SENSITIVE = (
+    "id",
+    "cwd",
+    "model",
+    "speed",
+    "costUSD",
+    "version",
+    "sessionId",
+    "requestId",
+    "isApiErrorMessage",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+_NON_EMPTY = (("sessionId", 0), ("requestId", 0), ("id", 1), ("model", 1))
+_VERSION = re.compile(r"\d+\.\d+\.\d")
+_SPEEDS = ("standard", "fast")
+
+
+def _valid_counts(usage: dict[str, Any]) -> bool:
+    for field in ("input_tokens", "output_tokens"):
+        value = usage.get(field)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return False
+    return True
+
+
+def _usable(envelope: dict[str, Any], message: dict[str, Any], usage: dict[str, Any]) -> bool:
+    """Whether a line's usage counts: the validity rules ccusage applies."""
+    for part in (envelope, message, usage):
+        for field in _NULL_SENSITIVE:
+            if field in part and part[field] is None:
+                return False
+    for field, level in _NON_EMPTY:
+        value = (envelope, message)[level].get(field)
+        if value == "" or (
+            field == "sessionId" and value is not None and not isinstance(value, str)
+        ):
+            return False
+    version = envelope.get("version")
+    if version is not None and not (isinstance(version, str) and _VERSION.match(version)):
+        return False
+    speed = usage.get("speed")
+    if speed is not None and speed not in _SPEEDS:
+        return False
+    return _valid_counts(usage) and parse_iso_ms(envelope.get("timestamp")) is not None
+
+
+def _tokens(usage: dict[str, Any]) -> TokenCounts:
+    """Cache writes come from the 5m/1h split when the split is present, else the flat count."""
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        write_5m = _int(split.get("ephemeral_5m_input_tokens"))
+        write_1h = _int(split.get("ephemeral_1h_input_tokens"))
+    else:
+        write_5m, write_1h = _int(usage.get("cache_creation_input_tokens")), 0
+    return TokenCounts(
+        input_tokens=_int(usage.get("input_tokens")),
+        output_tokens=_int(usage.get("output_tokens")),
+        cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+    )
+
+
+def _counts(event: MetricEvent) -> TokenCounts:
+    return TokenCounts(
+        input_tokens=event.input_tokens,
+        output_tokens=event.output_tokens,
+        cache_read_tokens=event.cache_read_tokens,
+        cache_write_5m_tokens=event.cache_write_5m_tokens,
+        cache_write_1h_tokens=event.cache_write_1h_tokens,
+    )
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -85,6 +163,7 @@ class _Transcript:
         self.state.setdefault("tools", {})
         self.state.setdefault("recent", {})
         self.out: list[MetricEvent] = []
+        self.requests: dict[str, MetricEvent] = {}  # best copy of each request in this batch
 
     def events(self, records: Sequence[Record]) -> list[MetricEvent]:
         for record in records:
@@ -99,8 +178,10 @@ class _Transcript:
             elif kind == "progress":
                 embedded = _dict(_dict(data.get("data")).get("message"))
                 if embedded.get("type") == "assistant":
-                    self._assistant(embedded, fallback=data)
-        return self.out
+                    self._assistant(embedded, outer=data)
+        for event in self.requests.values():  # priced once per request, not per copy
+            event.cost_usd = cost_usd(event.model, _counts(event), "anthropic")
+        return self.out + list(self.requests.values())
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -217,76 +298,89 @@ class _Transcript:
                 )
             )
 
-    def _assistant(self, data: dict[str, Any], fallback: dict[str, Any] | None = None) -> None:
-        envelope = data if fallback is None else {**fallback, **data}
+    def _assistant(self, data: dict[str, Any], outer: dict[str, Any] | None = None) -> None:
+        # An agent_progress copy takes its timestamp, requestId and isSidechain from the
+        # embedded record and its session from the line that carries it.
+        envelope = data if outer is None else {**data, "sessionId": outer.get("sessionId")}
         session_id, ts, project = self._base(envelope)
         message = _dict(data.get("message"))
         if data.get("isApiErrorMessage"):
             self._api_error(envelope, session_id, ts, project)
             return
-        for block in message.get("content") or []:
+        for block in message.get("content") or ():
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 self._tool_use(block, ts)
-        message_id = message.get("id")
         usage = message.get("usage")
-        model = message.get("model")
-        if not isinstance(message_id, str) or not isinstance(usage, dict):
+        if not isinstance(usage, dict) or not _usable(envelope, message, usage):
             return
-        history = self._history_at(message_id)
+        message_id = message.get("id")
+        if isinstance(message_id, str):
+            history: int | None = self._history_at(message_id)
+            key = message_id
+        else:  # never merged with anything: one event per line
+            history = None
+            key = f"line:{session_id}:{envelope.get('uuid')}:{ts}"
+        model = message.get("model")
         if model == SYNTHETIC_MODEL:
             return
-        request_id = data.get("requestId")
-        request_id = request_id if isinstance(request_id, str) else ""
-        split = _dict(usage.get("cache_creation"))
-        cache_write = _int(usage.get("cache_creation_input_tokens"))
-        write_1h = min(_int(split.get("ephemeral_1h_input_tokens")), cache_write)
-        tokens = TokenCounts(
-            input_tokens=_int(usage.get("input_tokens")),
-            output_tokens=_int(usage.get("output_tokens")),
-            cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
-            cache_write_5m_tokens=cache_write - write_1h,
-            cache_write_1h_tokens=write_1h,
-        )
+        request_id = envelope.get("requestId")
         attrs = self._common_attrs(envelope)
-        attrs.update(
-            message_id=message_id,
-            request_id=request_id or None,
-            history_len=history,
-            context_tokens=tokens.all_input,
-            stop_reason=message.get("stop_reason"),
-        )
-        for key in ("service_tier", "speed"):
-            if isinstance(usage.get(key), str):
-                attrs[key] = usage[key]
+        attrs.update(message_id=message_id, history_len=history)
+        if isinstance(request_id, str):
+            attrs["request_id"] = request_id
+        if isinstance(message.get("stop_reason"), str):
+            attrs["stop_reason"] = message["stop_reason"]
+        for field in ("service_tier", "speed"):
+            if isinstance(usage.get(field), str):
+                attrs[field] = usage[field]
         if isinstance(envelope.get("costUSD"), int | float):
             attrs["reported_cost_usd"] = envelope["costUSD"]
-        sidechain = bool(envelope.get("isSidechain"))
         compaction = self.state.pop("compaction_id", None)
         if compaction:
             attrs["compaction_id"] = compaction
-        self.out.append(
-            MetricEvent(
-                event_id=stable_id(AGENT, "llm_request", message_id, request_id),
-                kind=EventKind.LLM_REQUEST,
-                agent=AGENT,
-                session_id=session_id,
-                ts_ms=ts,
-                run_id=self.state.get("run_id"),
-                project=project,
-                model=model if isinstance(model, str) else None,
-                input_tokens=tokens.input_tokens,
-                output_tokens=tokens.output_tokens,
-                cache_read_tokens=tokens.cache_read_tokens,
-                cache_write_tokens=tokens.cache_write_tokens,
-                cache_write_5m_tokens=tokens.cache_write_5m_tokens,
-                cache_write_1h_tokens=tokens.cache_write_1h_tokens,
-                cost_usd=cost_usd(model if isinstance(model, str) else None, tokens, "anthropic"),
-                dedup_key=message_id,
-                is_sidechain=sidechain,
-                precedence=0 if sidechain else 1,
-                attrs=attrs,
-            )
+        sidechain = bool(envelope.get("isSidechain"))
+        base = MetricEvent(
+            event_id=stable_id(AGENT, "llm_request", key),
+            kind=EventKind.LLM_REQUEST,
+            agent=AGENT,
+            session_id=session_id,
+            ts_ms=ts,
+            run_id=self.state.get("run_id"),
+            project=project,
+            model=model if isinstance(model, str) else None,
+            is_sidechain=sidechain,
+            precedence=0 if sidechain else 1,
+            attrs=attrs,
         )
+        self._request(base, _tokens(usage))
+        # Advisor sub-calls are billed under their own model (ccusage does the same).
+        iterations = usage.get("iterations")
+        for index, item in enumerate(iterations if isinstance(iterations, list) else ()):
+            if (
+                isinstance(item, dict)
+                and item.get("type") == "advisor_message"
+                and isinstance(item.get("model"), str)
+                and _valid_counts(item)
+            ):
+                advisor = replace(
+                    base,
+                    event_id=stable_id(AGENT, "llm_request", key, "advisor", index),
+                    model=item["model"],
+                    attrs={**attrs, "advisor_of": message_id, "history_len": history},
+                )
+                self._request(advisor, _tokens(item))
+
+    def _request(self, event: MetricEvent, tokens: TokenCounts) -> None:
+        event.input_tokens = tokens.input_tokens
+        event.output_tokens = tokens.output_tokens
+        event.cache_read_tokens = tokens.cache_read_tokens
+        event.cache_write_tokens = tokens.cache_write_tokens
+        event.cache_write_5m_tokens = tokens.cache_write_5m_tokens
+        event.cache_write_1h_tokens = tokens.cache_write_1h_tokens
+        event.attrs["context_tokens"] = tokens.all_input
+        known = self.requests.get(event.event_id)
+        if known is None or event.outranks(known):
+            self.requests[event.event_id] = event
 
     def _history_at(self, message_id: str) -> int:
         """Messages in context when this request went out (same for every streamed copy)."""

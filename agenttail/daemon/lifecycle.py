@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 import structlog
 
+from agenttail.paths import AppPaths
+
 log = structlog.stdlib.get_logger(__name__)
 
 
@@ -139,6 +141,10 @@ class Notifier:
 
     def stopping(self) -> bool:
         return self.notify("STOPPING=1", "STATUS=stopping")
+
+
+def runtime_state_file(paths: AppPaths) -> Path:
+    return paths.state_dir / "daemon.json"
 
 
 def write_runtime_state(path: Path, data: Mapping[str, Any]) -> None:

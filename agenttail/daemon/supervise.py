@@ -23,6 +23,7 @@ from agenttail.daemon.lifecycle import (
     AlreadyRunning,
     InstanceLock,
     Notifier,
+    runtime_state_file,
     write_runtime_state,
 )
 from agenttail.daemon.runner import Daemon, Pipeline
@@ -103,10 +104,6 @@ def _publish(path: Path | None, snapshot: dict[str, object], started: float) -> 
 
 
 EX_TEMPFAIL = 75  # sysexits: another instance runs; try again later
-
-
-def runtime_state_file(paths: AppPaths) -> Path:
-    return paths.state_dir / "daemon.json"
 
 
 def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:

@@ -74,6 +74,10 @@ class StreamProcessor:
         except (OSError, sqlite3.Error, ValueError) as exc:
             outcome.error = repr(exc)
             self._fail(ref, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            log.exception("stream_crashed", path=str(ref.path))
+            outcome.error = repr(exc)
+            self._fail(ref, f"internal error: {type(exc).__name__}: {exc}")
         return outcome
 
     def _process(self, ref: StreamRef, outcome: Outcome) -> None:

@@ -1,0 +1,130 @@
+"""The CLI's JSON is a contract: keys, meanings and options users script against."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from agenttail.cli import main
+from tests.helpers import ClaudeSession
+
+TOKEN_KEYS = {"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"}
+ENTRY_KEYS = TOKEN_KEYS | {"total_tokens", "cost_usd", "requests"}
+
+
+def cli(*args: str) -> Any:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output) if "--json" in args else result.output
+
+
+def seed(claude_dir: Path) -> None:
+    s = ClaudeSession(claude_dir)
+    # 23:30 UTC on Nov 1 is Nov 2 in Tokyo
+    s.write(
+        s.assistant(
+            "2026-11-01T23:30:00Z",
+            "m1",
+            request_id="r1",
+            input_tokens=10,
+            output_tokens=20,
+            cache_read=30,
+            cache_write_5m=40,
+        )
+    )
+    s.write(
+        s.assistant(
+            "2026-11-03T10:00:00Z",
+            "m2",
+            request_id="r2",
+            model="claude-haiku-4-5-20251001",
+            input_tokens=1,
+            output_tokens=2,
+        )
+    )
+    cli("scan")
+
+
+def test_report_daily_json_shape(claude_dir: Path) -> None:
+    seed(claude_dir)
+    data = cli("report", "daily", "--json", "--timezone", "UTC")
+    assert set(data) == {"daily", "totals"}
+    assert [d["date"] for d in data["daily"]] == ["2026-11-01", "2026-11-03"]
+    for day in data["daily"]:
+        assert set(day) == ENTRY_KEYS | {"date", "models"}
+        for model in day["models"]:
+            assert set(model) == ENTRY_KEYS | {"model"}
+    first = data["daily"][0]
+    assert (first["input_tokens"], first["output_tokens"]) == (10, 20)
+    assert (first["cache_read_tokens"], first["cache_write_tokens"]) == (30, 40)
+    assert first["total_tokens"] == 100
+    assert first["requests"] == 1
+    assert first["models"][0]["model"] == "claude-sonnet-4-20250514"
+    assert data["totals"]["total_tokens"] == 103
+    assert data["totals"]["requests"] == 2
+    assert data["totals"]["cost_usd"] > 0
+
+
+def test_timezone_moves_requests_between_days(claude_dir: Path) -> None:
+    seed(claude_dir)
+    data = cli("report", "daily", "--json", "--timezone", "Asia/Tokyo")
+    assert [d["date"] for d in data["daily"]] == ["2026-11-02", "2026-11-03"]
+    india = cli("report", "daily", "--json", "-z", "Asia/Kolkata")  # +05:30
+    assert [d["date"] for d in india["daily"]] == ["2026-11-02", "2026-11-03"]
+
+
+def test_since_until_select_days(claude_dir: Path) -> None:
+    seed(claude_dir)
+    data = cli("report", "daily", "--json", "-z", "UTC", "--since", "20261102")
+    assert [d["date"] for d in data["daily"]] == ["2026-11-03"]
+    data = cli("report", "daily", "--json", "-z", "UTC", "--until", "2026-11-02")
+    assert [d["date"] for d in data["daily"]] == ["2026-11-01"]
+    assert data["totals"]["requests"] == 1
+
+
+def test_session_and_model_reports(claude_dir: Path) -> None:
+    seed(claude_dir)
+    sessions = cli("report", "session", "--json", "-z", "UTC")["sessions"]
+    assert len(sessions) == 1
+    assert sessions[0]["requests"] == 2
+    assert sessions[0]["project"] == "/home/dev/shop"
+    models = cli("report", "model", "--json", "-z", "UTC")["models"]
+    assert {m["model"] for m in models} == {"claude-sonnet-4-20250514", "claude-haiku-4-5-20251001"}
+
+
+def test_status_json(claude_dir: Path) -> None:
+    seed(claude_dir)
+    data = cli("status", "--json")
+    assert data["events_total"] == 2
+    assert data["streams_total"] == 1
+    (stream,) = data["streams"]
+    assert stream["agent"] == "claude_code"
+    assert stream["lag_bytes"] == 0
+    assert stream["error_count"] == 0
+
+
+def test_reports_before_the_first_scan_are_empty() -> None:
+    data = cli("report", "daily", "--json")
+    assert data == {"daily": [], "totals": {**dict.fromkeys(ENTRY_KEYS, 0), "cost_usd": 0.0}}
+    assert cli("status", "--json")["events_total"] == 0
+
+
+def test_bad_arguments_get_clear_messages() -> None:
+    result = CliRunner().invoke(main, ["report", "daily", "--timezone", "Mars/Olympus"])
+    assert result.exit_code == 2
+    assert "unknown timezone 'Mars/Olympus'" in result.output
+    result = CliRunner().invoke(main, ["report", "daily", "--since", "yesterday"])
+    assert result.exit_code == 2
+    assert "YYYYMMDD" in result.output
+
+
+def test_invalid_config_names_the_key(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("workers = 0\n")
+    result = CliRunner().invoke(main, ["scan"])
+    assert result.exit_code == 78
+    assert "workers" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,189 @@
+"""Task queue, sweep staleness and failure backoff: the daemon's scheduling promises."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agenttail.agents.base import AgentContext, StreamRef, StreamSpec, discover
+from agenttail.agents.claude_code import ClaudeCodeAgent
+from agenttail.config import load_config
+from agenttail.daemon.runner import Pipeline, scan_once
+from agenttail.daemon.sweep import SweepCoordinator
+from agenttail.daemon.tasks import TaskQueue
+from agenttail.daemon.worker import StreamProcessor, backoff_ms
+from agenttail.events import MetricEvent
+from agenttail.paths import AppPaths
+from agenttail.readers.base import Reader, ReadLimits, ReadResult, Record
+from agenttail.readers.jsonl import JsonlReader
+from agenttail.store import Store
+from agenttail.watermarks import Watermark
+from tests.helpers import ClaudeSession
+
+
+def refs(claude_dir: Path) -> list[StreamRef]:
+    return list(discover(ClaudeCodeAgent([claude_dir / "projects"])))
+
+
+def test_queue_deduplicates_queued_and_in_flight(claude_dir: Path) -> None:
+    s = ClaudeSession(claude_dir)
+    s.write(s.prompt("x", "2026-11-01T10:00:00Z"))
+    (ref,) = refs(claude_dir)
+    queue = TaskQueue()
+    assert queue.put(ref)
+    assert not queue.put(ref)  # already queued
+    assert queue.get(timeout=1) == ref
+    assert not queue.put(ref, urgent=True)  # in flight: remembered, not queued twice
+    assert queue.pending() == 0
+    queue.done(ref)  # the hint that arrived mid-read queues it once more
+    assert queue.pending() == 1
+    assert queue.get(timeout=1) == ref
+    queue.done(ref)
+    assert queue.wait_idle(timeout=1)
+
+
+def test_urgent_hints_jump_the_sweep_backlog(claude_dir: Path) -> None:
+    for n in range(3):
+        s = ClaudeSession(claude_dir, session_id=f"s{n}")
+        s.write(s.prompt("x", "2026-11-01T10:00:00Z"))
+    first, second, third = sorted(refs(claude_dir), key=lambda r: r.session_id)
+    queue = TaskQueue()
+    queue.put(first)
+    queue.put(second)
+    queue.put(third, urgent=True)
+    assert queue.get(timeout=1) == third
+
+
+def sweep_once(claude_dir: Path) -> int:
+    queue = TaskQueue()
+    coordinator = SweepCoordinator([ClaudeCodeAgent([claude_dir / "projects"])], queue)
+    with Store(AppPaths.resolve().database) as store:
+        return coordinator.sweep(store.sessions()).enqueued
+
+
+def scan() -> None:
+    paths = AppPaths.resolve()
+    scan_once(Pipeline(paths, load_config(paths), [ClaudeCodeAgent()]))
+
+
+def test_sweep_queues_only_new_or_changed_files(claude_dir: Path) -> None:
+    a = ClaudeSession(claude_dir)
+    b = ClaudeSession(claude_dir)
+    a.write(a.prompt("x", "2026-11-01T10:00:00Z"))
+    b.write(b.prompt("y", "2026-11-01T10:00:00Z"))
+    assert sweep_once(claude_dir) == 2
+    scan()
+    assert sweep_once(claude_dir) == 0  # a no-op rescan reads nothing
+    a.write(a.assistant("2026-11-01T10:00:01Z", "m1"))
+    assert sweep_once(claude_dir) == 1
+
+
+@dataclass
+class BrokenReader:
+    """A reader whose source keeps failing (an unreadable file, a locked database)."""
+
+    name: str = "broken"
+    watermark_kind: type[Watermark] = JsonlReader.watermark_kind
+    calls: int = 0
+
+    def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
+        self.calls += 1
+        raise PermissionError(13, "Permission denied", str(path))
+
+
+class BrokenAgent:
+    name = "broken"
+
+    def __init__(self, root: Path, reader: Reader) -> None:
+        self.root = root
+        self.spec = StreamSpec("transcript", reader, ("*.jsonl",), lambda p: p.stem)
+
+    def roots(self) -> Sequence[Path]:
+        return [self.root]
+
+    def streams(self) -> Sequence[StreamSpec]:
+        return [self.spec]
+
+    def to_events(self, records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+        return []
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def monotonic(self) -> float:
+        return self.moment.timestamp()
+
+
+def test_failing_stream_backs_off_instead_of_spinning(tmp_path: Path) -> None:
+    root = tmp_path / "broken-agent"
+    root.mkdir()
+    (root / "s.jsonl").write_text("{}\n")
+    reader = BrokenReader()
+    agent = BrokenAgent(root, reader)
+    clock = FrozenClock()
+    paths = AppPaths.resolve().ensure()
+    queue = TaskQueue()
+    coordinator = SweepCoordinator([agent], queue, clock)
+    with Store(paths.database) as store:
+        processor = StreamProcessor(store, {"broken": agent}, clock=clock)
+
+        def sweep_and_process() -> int:
+            enqueued = coordinator.sweep(store.sessions()).enqueued
+            while (ref := queue.get(timeout=0)) is not None:
+                outcome = processor.process(ref)
+                assert outcome.error is not None
+                queue.done(ref)
+            return enqueued
+
+        assert sweep_and_process() == 1
+        assert sweep_and_process() == 0  # backing off: the sweep leaves it alone
+        clock.moment += timedelta(milliseconds=backoff_ms(1) + 1)
+        assert sweep_and_process() == 1
+        clock.moment += timedelta(milliseconds=backoff_ms(1) + 1)
+        assert sweep_and_process() == 0  # the second failure doubled the delay
+        (row,) = store.sessions().values()
+        assert row.error_count == 2
+        assert reader.calls == 2
+        status = next(store.db.query("SELECT last_error, errors_total FROM sessions"))
+        assert "PermissionError" in status["last_error"]
+    assert backoff_ms(1) < backoff_ms(2) < backoff_ms(3)
+    assert backoff_ms(100) == 3_600_000
+
+
+def test_vanished_file_is_reported_not_fatal(claude_dir: Path) -> None:
+    s = ClaudeSession(claude_dir)
+    s.write(s.prompt("x", "2026-11-01T10:00:00Z"))
+    (ref,) = refs(claude_dir)
+    s.path.unlink()
+    paths = AppPaths.resolve().ensure()
+    with Store(paths.database) as store:
+        outcome = StreamProcessor(store, {"claude_code": ClaudeCodeAgent()}).process(ref)
+        assert outcome.error == "vanished"
+        (row,) = store.sessions().values()
+        assert row.error_count == 1
+
+
+def test_stop_event_ends_a_long_read_between_batches(claude_dir: Path) -> None:
+    s = ClaudeSession(claude_dir)
+    s.write(*[s.prompt(f"p{n}", "2026-11-01T10:00:00Z") for n in range(50)])
+    (ref,) = refs(claude_dir)
+    stop = threading.Event()
+    stop.set()
+    paths = AppPaths.resolve().ensure()
+    with Store(paths.database) as store:
+        processor = StreamProcessor(
+            store, {"claude_code": ClaudeCodeAgent()}, ReadLimits(max_batch_records=10), stop=stop
+        )
+        first = processor.process(ref)
+        assert (first.batches, first.records, first.finished) == (1, 10, False)
+        stop.clear()
+        rest = processor.process(ref)
+        assert (rest.records, rest.finished) == (40, True)
