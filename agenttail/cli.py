@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -72,20 +70,10 @@ def main() -> None:
 @main.command()
 def run() -> None:
     """Run the daemon in the foreground (what the user service runs)."""
-    from agenttail.daemon.runner import Daemon, Pipeline
-    from agenttail.logs import configure_logging
+    from agenttail.daemon.supervise import serve
 
     paths, config = _settings()
-    configure_logging(config.get_str("log_level") or "info", paths.ensure().log_file)
-    daemon = Daemon(Pipeline(paths, config, _agents(config)))
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    daemon.run_until(stop)
+    sys.exit(serve(paths, config, _agents(config)))
 
 
 @main.command()
@@ -224,3 +212,8 @@ def report() -> None:
 report.add_command(_report_command("daily", daily_report, "daily", "date"))
 report.add_command(_report_command("session", session_report, "sessions", "session_id"))
 report.add_command(_report_command("model", model_report, "models", "model"))
+
+
+from agenttail.service_cli import register as _register_service  # noqa: E402
+
+_register_service(main)

@@ -161,8 +161,39 @@ class Daemon:
     def request_sweep(self) -> None:
         self.scheduler.modify_job("sweep", next_run_time=datetime.now(UTC))
 
+    def apply_config(self, config: Config) -> list[str]:
+        """Take a reloaded config (SIGHUP); returns the changed keys that need a restart."""
+        old = self.pipeline.config
+        changed = [k for k in config.values if config.values[k] != old.values.get(k)]
+        self.pipeline.config = config
+        interval = config.get_int("sweep_interval_seconds")
+        if "sweep_interval_seconds" in changed and self.scheduler.running:
+            self.scheduler.reschedule_job(
+                "sweep", trigger="interval", seconds=interval, jitter=max(1, interval // 10)
+            )
+        live = {"sweep_interval_seconds", "log_level"}
+        return [k for k in changed if k not in live and not k.startswith("upload.")]
+
+    def describe(self) -> dict[str, object]:
+        """A snapshot for sd_notify STATUS= and ``doctor``."""
+        return {
+            "observer": self.watcher.observer_name,
+            "polling": self.watcher.polling,
+            "watched": [str(p) for p in sorted(self.watcher.watched)],
+            "queued": self.pipeline.queue.pending(),
+            "in_flight": self.pipeline.queue.in_flight(),
+            "workers": self.pipeline.workers.count,
+            "sweep_interval_seconds": self.pipeline.config.get_int("sweep_interval_seconds"),
+        }
+
     def stop(self) -> None:
-        """Finish the current batches, then stop every thread."""
+        """Finish the current batches, then stop every thread.
+
+        Workers are told first (they stop between batches) so a large backlog cannot hold
+        up the exit; a sweep that is running only enqueues into the closed queue.
+        """
+        self.pipeline.workers.stop_event.set()
+        self.pipeline.queue.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.watcher.stop()

@@ -7,10 +7,11 @@ inotify limit error falls back to polling with a message naming the sysctl to ra
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
@@ -56,14 +57,33 @@ class _Hints(FileSystemEventHandler):
             log.exception("watch_handler_failed")
 
 
+ObserverFactory = Callable[[bool], BaseObserver]
+
+
+def make_observer(polling: bool) -> BaseObserver:
+    """The platform's native observer, or a slow polling one after an inotify limit error."""
+    return PollingObserver(timeout=POLL_INTERVAL_S) if polling else Observer()
+
+
 class Watcher:
-    def __init__(self, agents: Sequence[Agent], queue: TaskQueue) -> None:
+    def __init__(
+        self,
+        agents: Sequence[Agent],
+        queue: TaskQueue,
+        observer_factory: ObserverFactory = make_observer,
+    ) -> None:
         self.agents = agents
         self.handler = _Hints(agents, queue)
+        self.observer_factory = observer_factory
         self.observer: BaseObserver | None = None
         self.watched: set[Path] = set()
         self.polling = False
+        self.restarts = 0
         self._lock = threading.Lock()
+
+    @property
+    def observer_name(self) -> str | None:
+        return None if self.observer is None else type(self.observer).__name__
 
     def start(self) -> None:
         with self._lock:
@@ -71,7 +91,7 @@ class Watcher:
         self.refresh()
 
     def _start_observer(self) -> None:
-        self.observer = PollingObserver(timeout=POLL_INTERVAL_S) if self.polling else Observer()
+        self.observer = self.observer_factory(self.polling)
         self.observer.daemon = True
         self.observer.start()
         self.watched = set()
@@ -83,7 +103,10 @@ class Watcher:
             if self.observer is None:
                 return []
             if not self.observer.is_alive():
-                log.warning("watcher_died_restarting")
+                log.warning("watcher_died_restarting", observer=self.observer_name)
+                with contextlib.suppress(Exception):
+                    self.observer.stop()
+                self.restarts += 1
                 self._start_observer()
             for agent in self.agents:
                 for root in agent.roots():
@@ -104,14 +127,21 @@ class Watcher:
                     root=str(root),
                     error=str(exc),
                     hint=inotify_hint(),
+                    poll_seconds=POLL_INTERVAL_S,
                 )
-                self.observer.stop()
-                self.polling = True
-                self._start_observer()
-                self.observer.schedule(self.handler, str(root), recursive=True)
-                self.watched.add(root)
+                self._fall_back_to_polling([*sorted(self.watched), root])
             else:
                 log.warning("watch_failed", root=str(root), error=repr(exc))
+
+    def _fall_back_to_polling(self, roots: Sequence[Path]) -> None:
+        """Replace the native observer by a polling one watching every root it had."""
+        assert self.observer is not None
+        with contextlib.suppress(Exception):
+            self.observer.stop()
+        self.polling = True
+        self._start_observer()
+        for root in roots:
+            self._schedule(root)
 
     def alive(self) -> bool:
         return self.observer is not None and self.observer.is_alive()

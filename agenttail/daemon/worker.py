@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,10 +176,15 @@ class Workers:
             processor.store.close()
 
     def stop(self, timeout: float = 15.0) -> None:
+        """Wait for the current batches; ``timeout`` bounds the whole pool, not each thread."""
         self.stop_event.set()
         self.queue.close()
+        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in self.threads if t.is_alive()]
+        if stuck:
+            log.error("workers_did_not_stop", threads=stuck, timeout=timeout)
 
 
 def stat_or_none(path: Path) -> FileStat | None:

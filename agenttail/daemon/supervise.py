@@ -1,0 +1,140 @@
+"""The daemon's main thread: start, report READY, ping the watchdog while healthy, reload, stop.
+
+Signal handlers only set events; everything they ask for happens here, on the main thread,
+between ticks. The watchdog is pinged only after ``Daemon.healthy()`` checked the workers,
+the observer and the scheduler, so a hung pipeline gets restarted by systemd.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import structlog
+
+from agenttail.agents.base import Agent
+from agenttail.config import Config, ConfigError, load_config
+from agenttail.daemon.lifecycle import (
+    AlreadyRunning,
+    InstanceLock,
+    Notifier,
+    runtime_state_file,
+    write_runtime_state,
+)
+from agenttail.daemon.runner import Daemon, Pipeline
+from agenttail.logs import configure_logging
+from agenttail.paths import AppPaths
+
+log = structlog.stdlib.get_logger(__name__)
+
+STATE_EVERY_S = 15.0
+
+
+def status_line(snapshot: dict[str, object]) -> str:
+    watched = snapshot.get("watched") or []
+    count = len(watched) if isinstance(watched, list) else 0
+    mode = "polling" if snapshot.get("polling") else snapshot.get("observer")
+    return f"watching {count} roots ({mode}); {snapshot.get('queued', 0)} streams queued"
+
+
+def supervise(
+    daemon: Daemon,
+    stop: threading.Event,
+    reload: threading.Event,
+    *,
+    reload_config: Callable[[], Config],
+    notifier: Notifier | None = None,
+    state_file: Path | None = None,
+    tick: float = 1.0,
+) -> None:
+    """Run ``daemon`` until ``stop`` is set; ``reload`` re-reads the config in place."""
+    notifier = notifier or Notifier()
+    interval = notifier.ping_interval(tick)
+    started = time.time()
+    daemon.start()
+    try:
+        snapshot = daemon.describe()
+        _publish(state_file, snapshot, started)
+        notifier.ready(status_line(snapshot))
+        log.info("daemon_ready", pid=os.getpid(), **snapshot)
+        last_state = time.monotonic()
+        while not stop.wait(interval):
+            if reload.is_set():
+                reload.clear()
+                _reload(daemon, reload_config, notifier)
+            if daemon.healthy():
+                notifier.watchdog()
+            else:
+                log.warning("daemon_unhealthy_skipping_watchdog", **daemon.describe())
+            if time.monotonic() - last_state >= STATE_EVERY_S:
+                snapshot = daemon.describe()
+                _publish(state_file, snapshot, started)
+                notifier.status(status_line(snapshot))
+                last_state = time.monotonic()
+    finally:
+        notifier.stopping()
+        log.info("daemon_stopping")
+        daemon.stop()
+        if state_file is not None:
+            state_file.unlink(missing_ok=True)
+
+
+def _reload(daemon: Daemon, reload_config: Callable[[], Config], notifier: Notifier) -> None:
+    notifier.notify("RELOADING=1")
+    try:
+        config = reload_config()
+    except ConfigError as exc:
+        log.error("config_reload_failed", error=str(exc), kept="previous configuration")
+    else:
+        needs_restart = daemon.apply_config(config)
+        log.info("config_reloaded", restart_needed_for=needs_restart)
+    notifier.notify("READY=1", f"STATUS={status_line(daemon.describe())}")
+
+
+def _publish(path: Path | None, snapshot: dict[str, object], started: float) -> None:
+    if path is not None:
+        write_runtime_state(
+            path, {**snapshot, "pid": os.getpid(), "started_at": started, "updated_at": time.time()}
+        )
+
+
+EX_TEMPFAIL = 75  # sysexits: another instance runs; try again later
+
+
+def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:
+    """``agenttail run``: lock, log, wire signals, supervise; returns the exit status."""
+    paths.ensure()
+    configure_logging(config.get_str("log_level") or "info", paths.log_file)
+    lock = InstanceLock(paths.lock_file)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        sys.stderr.write(f"agenttail: {exc}\n")
+        return EX_TEMPFAIL
+    stop, reload = threading.Event(), threading.Event()
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: stop.set()),
+        signal.SIGINT: signal.signal(signal.SIGINT, lambda *_: stop.set()),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, lambda *_: reload.set()),
+    }
+
+    def reload_config() -> Config:
+        fresh = load_config(paths)
+        configure_logging(fresh.get_str("log_level") or "info", paths.log_file)
+        return fresh
+
+    try:
+        daemon = Daemon(Pipeline(paths, config, agents))
+        supervise(
+            daemon, stop, reload, reload_config=reload_config, state_file=runtime_state_file(paths)
+        )
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        lock.release()
+    return 0

@@ -1,0 +1,1 @@
+"""Installing agenttail as a per-user service: systemd on Linux, launchd on macOS."""
