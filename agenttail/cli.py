@@ -217,3 +217,7 @@ report.add_command(_report_command("model", model_report, "models", "model"))
 from agenttail.service_cli import register as _register_service  # noqa: E402
 
 _register_service(main)
+
+from agenttail.upload.cli import upload as _upload_command  # noqa: E402
+
+main.add_command(_upload_command)

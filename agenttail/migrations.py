@@ -140,3 +140,67 @@ def m002_usage_rollup(db: Database) -> None:
             SELECT ts_ms / 900000, agent, COALESCE(model, ''), {sums}, count(*) FROM events
             WHERE kind = 'llm_request' AND counted = 1 GROUP BY 1, 2, 3"""
     )
+
+
+@migrations()
+def m003_upload_outbox(db: Database) -> None:
+    """The events table doubles as the upload outbox.
+
+    A row is waiting when ``sent_revision < revision`` and it is in no batch
+    (``upload_batch IS NULL``); the partial index holds only those rows, so sent and
+    set-aside history never slows the pending query down.
+    """
+    db.execute("ALTER TABLE events ADD COLUMN sent_revision INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE events ADD COLUMN upload_batch TEXT")
+    db.execute(
+        """CREATE INDEX events_outbox ON events (updated_at, event_id)
+           WHERE sent_revision < revision AND upload_batch IS NULL"""
+    )
+    db.execute(
+        "CREATE INDEX events_upload_batch ON events (upload_batch) WHERE upload_batch IS NOT NULL"
+    )
+    db.execute(
+        """
+        CREATE TABLE upload_batches (
+            batch_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL DEFAULT 'pending',
+            payload TEXT NOT NULL,
+            event_count INTEGER NOT NULL,
+            payload_bytes INTEGER NOT NULL,
+            parts_done TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            last_error TEXT,
+            last_error_class TEXT,
+            set_aside_reason TEXT,
+            set_aside_at INTEGER,
+            created_at INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX upload_batches_state ON upload_batches (state, created_at)")
+    db.execute(
+        """
+        CREATE TABLE upload_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            host_id TEXT NOT NULL,
+            sent_events INTEGER NOT NULL DEFAULT 0,
+            sent_batches INTEGER NOT NULL DEFAULT 0,
+            dropped_events INTEGER NOT NULL DEFAULT 0,
+            filtered_events INTEGER NOT NULL DEFAULT 0,
+            skipped_superseded INTEGER NOT NULL DEFAULT 0,
+            set_aside_events_total INTEGER NOT NULL DEFAULT 0,
+            failures_connection INTEGER NOT NULL DEFAULT 0,
+            failures_timeout INTEGER NOT NULL DEFAULT 0,
+            failures_http_4xx INTEGER NOT NULL DEFAULT 0,
+            failures_http_5xx INTEGER NOT NULL DEFAULT 0,
+            failures_rate_limited INTEGER NOT NULL DEFAULT 0,
+            last_success_at INTEGER,
+            last_error TEXT,
+            last_error_class TEXT,
+            last_error_at INTEGER,
+            last_drop_at INTEGER
+        )
+        """
+    )
+    db.execute("INSERT INTO upload_state (id, host_id) VALUES (1, lower(hex(randomblob(16))))")

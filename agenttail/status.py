@@ -6,6 +6,7 @@ from typing import Any
 
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.store import Store
+from agenttail.upload.cli import status_section as upload_status_section
 
 
 def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
@@ -57,5 +58,6 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
         "bad_lines_total": sum(
             s["malformed_lines"] + s["invalid_utf8_lines"] + s["oversized_lines"] for s in streams
         ),
+        "upload": upload_status_section(store),
         "streams": streams,
     }

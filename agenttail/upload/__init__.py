@@ -1,0 +1,1 @@
+"""Background upload of metric events: the store is the outbox (see outbox.py)."""

@@ -1,0 +1,126 @@
+"""``agenttail upload`` and the daemon's upload job."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+import orjson
+import structlog
+
+from agenttail.clock import now_ms
+from agenttail.config import Config, ConfigError, load_config
+from agenttail.logs import configure_logging
+from agenttail.paths import AppPaths
+from agenttail.store import Store
+from agenttail.upload.outbox import upload_status
+from agenttail.upload.settings import UploadSettings, upload_settings
+
+if TYPE_CHECKING:
+    pass
+
+log = structlog.stdlib.get_logger(__name__)
+EX_CONFIG = 78
+EX_TEMPFAIL = 75
+
+
+def status_section(store: Store | None, config: Config | None = None) -> dict[str, Any]:
+    """What ``status --json`` shows under ``upload`` (never the token)."""
+    try:
+        config = config or load_config()
+        settings = upload_settings(config)
+        cap = config.get_int("upload.max_pending_events")
+        error = None
+    except ConfigError as exc:
+        settings, cap, error = None, 1_000_000, str(exc)
+    data = upload_status(store, now_ms(), cap)
+    data["configured"] = settings is not None
+    data["exporter"] = None if settings is None else settings.exporter
+    data["url"] = None if settings is None else settings.url
+    if error:
+        data["config_error"] = error
+    return data
+
+
+def schedule(daemon: Any, paths: AppPaths, config: Config) -> None:
+    """Register the periodic flush with the daemon when an upload URL is configured."""
+    try:
+        settings = upload_settings(config)
+    except ConfigError as exc:
+        click.echo(f"agenttail: configuration error: {exc}", err=True)
+        sys.exit(EX_CONFIG)
+    if settings is None:
+        log.info("upload_disabled", reason="no upload.url: events stay local")
+        return
+    from agenttail.upload.uploader import Uploader
+
+    uploader = Uploader(paths.database, settings)
+    deadline = min(settings.flush_deadline_seconds, settings.interval_seconds)
+
+    def job() -> None:
+        try:
+            uploader.flush(deadline)
+        except Exception:
+            log.exception("upload_failed")
+
+    daemon.add_job("upload", job, settings.interval_seconds)
+
+
+def _settings() -> tuple[AppPaths, UploadSettings | None]:
+    paths = AppPaths.resolve()
+    try:
+        return paths, upload_settings(load_config(paths))
+    except ConfigError as exc:
+        click.echo(f"agenttail: configuration error: {exc}", err=True)
+        sys.exit(EX_CONFIG)
+
+
+@click.command()
+@click.option("--retry-set-aside", is_flag=True, help="Send set-aside batches again first.")
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Give up after this many seconds; what is left waits for the next run.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the flush summary as JSON.")
+def upload(retry_set_aside: bool, deadline: float, as_json: bool) -> None:
+    """Send waiting events once, then exit (0: outbox empty, 75: some still waiting)."""
+    paths, settings = _settings()
+    if settings is None:
+        click.echo("upload is not configured (no upload.url): events stay local")
+        return
+    from agenttail.upload.uploader import Uploader
+
+    configure_logging("warning")
+    uploader = Uploader(paths.ensure().database, settings)
+    try:
+        report = uploader.flush(deadline, retry_set_aside=retry_set_aside)
+    finally:
+        uploader.close()
+    with Store(paths.database, readonly=True) as store:
+        status = upload_status(store, now_ms(), settings.max_pending_events)
+    summary = {
+        "sent_batches": report.sent_batches,
+        "sent_events": report.sent_events,
+        "retries": report.retries,
+        "set_aside_now": report.set_aside,
+        "dropped": report.dropped,
+        "drained": report.drained,
+        "stopped": report.stopped,
+        "pending_events": status["pending_events"],
+        "set_aside_batches": status["set_aside_batches"],
+        "last_error": status["last_error"],
+    }
+    if as_json:
+        click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(
+            f"sent {report.sent_events} events in {report.sent_batches} batches; "
+            f"{status['pending_events']} waiting, {status['set_aside_batches']} batches set aside"
+            + (f"; stopped: {report.stopped}" if report.stopped else "")
+        )
+    if not report.drained:
+        sys.exit(EX_TEMPFAIL)
