@@ -20,6 +20,9 @@ from agenttail.upload.settings import UploadSettings, upload_settings
 if TYPE_CHECKING:
     pass
 
+if TYPE_CHECKING:
+    from agenttail.upload.uploader import Uploader
+
 log = structlog.stdlib.get_logger(__name__)
 EX_CONFIG = 78
 EX_TEMPFAIL = 75
@@ -43,7 +46,7 @@ def status_section(store: Store | None, config: Config | None = None) -> dict[st
     return data
 
 
-def schedule(daemon: Any, paths: AppPaths, config: Config) -> None:
+def schedule(daemon: Any, paths: AppPaths, config: Config) -> Uploader | None:
     """Register the periodic flush with the daemon when an upload URL is configured."""
     try:
         settings = upload_settings(config)
@@ -52,7 +55,7 @@ def schedule(daemon: Any, paths: AppPaths, config: Config) -> None:
         sys.exit(EX_CONFIG)
     if settings is None:
         log.info("upload_disabled", reason="no upload.url: events stay local")
-        return
+        return None
     from agenttail.upload.uploader import Uploader
 
     uploader = Uploader(paths.database, settings)
@@ -65,6 +68,7 @@ def schedule(daemon: Any, paths: AppPaths, config: Config) -> None:
             log.exception("upload_failed")
 
     daemon.add_job("upload", job, settings.interval_seconds)
+    return uploader
 
 
 def _settings() -> tuple[AppPaths, UploadSettings | None]:

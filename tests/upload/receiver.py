@@ -58,6 +58,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = 1.0  # an idle keep-alive connection must not pin close()
 
             def log_message(self, *args: object) -> None:
                 pass

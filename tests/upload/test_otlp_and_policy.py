@@ -228,3 +228,31 @@ def test_cli_upload_and_status(receiver: Receiver, tmp_path: Path) -> None:
         assert "tok-never-logged" not in out
     bad = _cli("upload", env={**env, "AGENTTAIL_UPLOAD_URL": "http://10.1.2.3/x"})
     assert bad.returncode == 78 and "unencrypted" in bad.stderr
+
+
+def test_daemon_schedules_the_upload_job(receiver: Receiver, tmp_path: Path) -> None:
+    from agenttail.agents.claude_code import ClaudeCodeAgent
+    from agenttail.daemon.runner import Daemon, Pipeline
+    from agenttail.paths import AppPaths
+    from agenttail.upload.cli import schedule
+
+    write_sessions(tmp_path / "claude", sessions=1, turns=1)
+    scan()
+    paths = AppPaths.resolve()
+    idle = Daemon(Pipeline(paths, load_config(paths), [ClaudeCodeAgent()]))
+    schedule(idle, paths, load_config(paths))
+    assert "upload" not in idle.jobs, "no URL: nothing is scheduled, events stay local"
+    os.environ["AGENTTAIL_UPLOAD_URL"] = receiver.url
+    try:
+        config = load_config(paths)
+    finally:
+        del os.environ["AGENTTAIL_UPLOAD_URL"]
+    daemon = Daemon(Pipeline(paths, config, [ClaudeCodeAgent()]))
+    uploader = schedule(daemon, paths, config)
+    assert uploader is not None
+    assert daemon.scheduler.get_job("upload").trigger.interval.total_seconds() == 60
+    try:
+        daemon.jobs["upload"]()
+    finally:
+        uploader.close()
+    assert set(receiver.events) == set(stored_events())

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from agenttail.upload.exporters.base import Exporter
 from agenttail.upload.exporters.http import HttpExporter
-from agenttail.upload.exporters.otlp import OtlpExporter
 
 
 def make_exporter(name: str, url: str) -> Exporter:
     if name == "otlp":
+        # protobuf is only imported by processes that export OTLP.
+        from agenttail.upload.exporters.otlp import OtlpExporter
+
         return OtlpExporter(url)
     return HttpExporter(url)
 
 
-__all__ = ["Exporter", "HttpExporter", "OtlpExporter", "make_exporter"]
+__all__ = ["Exporter", "HttpExporter", "make_exporter"]
