@@ -223,15 +223,21 @@ def test_retry_schedule_survives_a_restart(receiver: Receiver, tmp_path: Path) -
 
 
 def test_superseded_copies_never_sent_are_skipped(receiver: Receiver, tmp_path: Path) -> None:
-    """A sidechain replay of a main-chain message is counted=0: the receiver never needs it."""
+    """A lower-precedence copy in a dedup group is counted=0: the receiver never needs it."""
     session = Session(tmp_path / "claude")
-    main = session.assistant("msg_dup", [{"type": "text", "text": "x"}], 50)
-    replay = session.assistant("msg_dup", [{"type": "text", "text": "x"}], 50)
-    replay["isSidechain"] = True
-    replay["requestId"] = "req_other"
-    session.write(main, replay)
+    session.write(session.assistant("msg_dup", [{"type": "text", "text": "x"}], 50))
     scan()
-    with Store(database(), readonly=True) as store:
+    with Store(database()) as store, store.transaction():
+        # The same request seen by a second source (as multi-source agents produce).
+        columns = [
+            c
+            for c in store.db["events"].columns_dict
+            if c not in ("event_id", "precedence", "counted")
+        ]
+        store.conn.execute(
+            f"INSERT INTO events (event_id, precedence, counted, {', '.join(columns)}) "
+            f"SELECT '{'f' * 32}', 0, 0, {', '.join(columns)} FROM events"
+        )
         counted = dict(store.conn.execute("SELECT event_id, counted FROM events").fetchall())
     assert sorted(counted.values()) == [0, 1]
     up = uploader(settings(receiver.url), FakeClock())
