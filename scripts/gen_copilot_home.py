@@ -90,8 +90,13 @@ class Expected:
     days: dict[str, dict[str, int]] = field(
         default_factory=lambda: defaultdict(
             lambda: dict.fromkeys(
-                ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                 "requests"),
+                (
+                    "input_tokens",
+                    "output_tokens",
+                    "cache_read_tokens",
+                    "cache_write_tokens",
+                    "requests",
+                ),
                 0,
             )
         )
@@ -164,21 +169,41 @@ def write_mutation_log(path: Path, session_id: str, ts: int, requests: list[Any]
 def transcript_lines(session_id: str, ts: int, tools: int) -> str:
     def line(kind: str, data: dict[str, Any], offset: int) -> str:
         stamp = datetime.fromtimestamp((ts + offset) / 1000, UTC).isoformat()
-        return json.dumps({"type": kind, "data": data, "id": f"{kind}-{offset}",
-                           "timestamp": stamp.replace("+00:00", "Z"), "parentId": None}) + "\n"
+        return (
+            json.dumps(
+                {
+                    "type": kind,
+                    "data": data,
+                    "id": f"{kind}-{offset}",
+                    "timestamp": stamp.replace("+00:00", "Z"),
+                    "parentId": None,
+                }
+            )
+            + "\n"
+        )
 
     out = line("session.start", {"sessionId": session_id, "version": 1}, 0)
     for n in range(tools):
         call = {"toolCallId": f"call_{session_id}_{n}", "toolName": "read_file"}
         out += line("tool.execution_start", {**call, "arguments": {}}, 10 + n * 10)
-        out += line("tool.execution_complete", {"toolCallId": call["toolCallId"],
-                                                "success": n % 3 != 2}, 15 + n * 10)
+        out += line(
+            "tool.execution_complete",
+            {"toolCallId": call["toolCallId"], "success": n % 3 != 2},
+            15 + n * 10,
+        )
     return out
 
 
 def add_chat_spans(
-    db: TraceDb, rng: random.Random, expected: Expected, session: str | None, ts: int,
-    count: int, model: str, prefix: str, conversation: str | None = None,
+    db: TraceDb,
+    rng: random.Random,
+    expected: Expected,
+    session: str | None,
+    ts: int,
+    count: int,
+    model: str,
+    prefix: str,
+    conversation: str | None = None,
 ) -> None:
     """``count`` chat spans under one invoke_agent span (whose tokens repeat them)."""
     sums = [0, 0, 0]
@@ -192,28 +217,55 @@ def add_chat_spans(
         total_in = fresh + cached + write
         db.span(
             {CACHE_WRITE_ATTR: write, "gen_ai.response.id": f"resp-{prefix}-{n}"},
-            span_id=f"{prefix}-chat-{n:04d}", trace_id=f"{prefix}-trace", parent_span_id=f"{prefix}-agent",
-            name=f"chat {model}", start_time_ms=start, end_time_ms=end, operation_name="chat",
-            provider_name="github", agent_name="GitHub Copilot Chat", conversation_id=conversation,
-            request_model=model, response_model=model, input_tokens=total_in, output_tokens=out,
-            cached_tokens=cached, reasoning_tokens=rng.randint(0, 50), chat_session_id=session,
+            span_id=f"{prefix}-chat-{n:04d}",
+            trace_id=f"{prefix}-trace",
+            parent_span_id=f"{prefix}-agent",
+            name=f"chat {model}",
+            start_time_ms=start,
+            end_time_ms=end,
+            operation_name="chat",
+            provider_name="github",
+            agent_name="GitHub Copilot Chat",
+            conversation_id=conversation,
+            request_model=model,
+            response_model=model,
+            input_tokens=total_in,
+            output_tokens=out,
+            cached_tokens=cached,
+            reasoning_tokens=rng.randint(0, 50),
+            chat_session_id=session,
             ttft_ms=123.5,
         )
         expected.add(start, fresh, out, cached, write)
         sums = [sums[0] + total_in, sums[1] + out, sums[2] + cached]
         db.span(
-            span_id=f"{prefix}-tool-{n:04d}", trace_id=f"{prefix}-trace",
-            parent_span_id=f"{prefix}-agent", name="execute_tool read_file",
-            start_time_ms=end, end_time_ms=end + 20, operation_name="execute_tool",
-            tool_name="read_file", tool_call_id=f"tc-{prefix}-{n}", tool_type="function",
-            chat_session_id=session, conversation_id=conversation,
+            span_id=f"{prefix}-tool-{n:04d}",
+            trace_id=f"{prefix}-trace",
+            parent_span_id=f"{prefix}-agent",
+            name="execute_tool read_file",
+            start_time_ms=end,
+            end_time_ms=end + 20,
+            operation_name="execute_tool",
+            tool_name="read_file",
+            tool_call_id=f"tc-{prefix}-{n}",
+            tool_type="function",
+            chat_session_id=session,
+            conversation_id=conversation,
         )
     last = ts + count * 5000 + 5000
     db.span(
-        span_id=f"{prefix}-agent", trace_id=f"{prefix}-trace", name="invoke_agent",
-        start_time_ms=ts, end_time_ms=last, operation_name="invoke_agent", response_model=model,
-        input_tokens=sums[0], output_tokens=sums[1], cached_tokens=sums[2],
-        chat_session_id=session, conversation_id=conversation,
+        span_id=f"{prefix}-agent",
+        trace_id=f"{prefix}-trace",
+        name="invoke_agent",
+        start_time_ms=ts,
+        end_time_ms=last,
+        operation_name="invoke_agent",
+        response_model=model,
+        input_tokens=sums[0],
+        output_tokens=sums[1],
+        cached_tokens=sums[2],
+        chat_session_id=session,
+        conversation_id=conversation,
     )
 
 
@@ -232,7 +284,9 @@ def build_home(root: Path, seed: int = 7) -> Expected:
     # 1. A .json session that also has trace spans: only the spans count.
     both = "sess-both-0001"
     ts = DAY0
-    requests = [chat_request(f"r-both-{n}", ts + n * 60_000, "gpt-4o", 1000 + n, 50) for n in range(3)]
+    requests = [
+        chat_request(f"r-both-{n}", ts + n * 60_000, "gpt-4o", 1000 + n, 50) for n in range(3)
+    ]
     (ws / "chatSessions").mkdir(parents=True)
     (ws / "chatSessions" / f"{both}.json").write_text(
         json.dumps(session_document(both, ts, requests), indent=2)
@@ -242,17 +296,24 @@ def build_home(root: Path, seed: int = 7) -> Expected:
     # 2. A .jsonl mutation log session with file tokens only (one request still streaming).
     log_only = "sess-log-0002"
     ts2 = DAY0 + 3 * 3600_000
-    reqs = [chat_request(f"r-log-{n}", ts2 + n * 60_000, "claude-sonnet-4", 2000 + 7 * n, 300 + n)
-            for n in range(5)]
+    reqs = [
+        chat_request(f"r-log-{n}", ts2 + n * 60_000, "claude-sonnet-4", 2000 + 7 * n, 300 + n)
+        for n in range(5)
+    ]
     write_mutation_log(ws / "chatSessions" / f"{log_only}.jsonl", log_only, ts2, reqs)
     for request in reqs:
-        expected.add(request["timestamp"], request["result"]["metadata"]["promptTokens"],
-                     request["result"]["metadata"]["outputTokens"])
+        expected.add(
+            request["timestamp"],
+            request["result"]["metadata"]["promptTokens"],
+            request["result"]["metadata"]["outputTokens"],
+        )
 
     # 3. A .json session with file tokens only, on the next day, in Insiders.
     json_only = "sess-json-0003"
     ts3 = DAY0 + DAY_MS
-    reqs3 = [chat_request(f"r-json-{n}", ts3 + n * 90_000, "gpt-4o", 500 + n, 40 + n) for n in range(4)]
+    reqs3 = [
+        chat_request(f"r-json-{n}", ts3 + n * 90_000, "gpt-4o", 500 + n, 40 + n) for n in range(4)
+    ]
     reqs3.append({**chat_request("r-json-pending", ts3 + 999_000, "gpt-4o", None, None)})
     del reqs3[-1]["result"]  # still streaming: no tokens yet
     (ws_b / "chatSessions").mkdir(parents=True)
@@ -260,41 +321,73 @@ def build_home(root: Path, seed: int = 7) -> Expected:
         json.dumps(session_document(json_only, ts3, reqs3), indent=2)
     )
     for request in reqs3[:-1]:
-        expected.add(request["timestamp"], request["result"]["metadata"]["promptTokens"],
-                     request["result"]["metadata"]["outputTokens"])
+        expected.add(
+            request["timestamp"],
+            request["result"]["metadata"]["promptTokens"],
+            request["result"]["metadata"]["outputTokens"],
+        )
 
     # 4. Transcript tool calls for the traced session; spans without any session id.
     transcripts = ws / "GitHub.copilot-chat" / "transcripts"
     transcripts.mkdir(parents=True)
     (transcripts / f"{both}.jsonl").write_text(transcript_lines(both, ts, 3))
     add_chat_spans(db, rng, expected, None, DAY0 + 5 * 3600_000, 2, "gpt-4o-mini", "nosess")
-    add_chat_spans(db, rng, expected, None, DAY0 + 6 * 3600_000, 2, "gpt-4o", "conv",
-                   conversation="conv-title-1")
+    add_chat_spans(
+        db,
+        rng,
+        expected,
+        None,
+        DAY0 + 6 * 3600_000,
+        2,
+        "gpt-4o",
+        "conv",
+        conversation="conv-title-1",
+    )
     db.close()
 
     # 5. Insiders has its own trace database.
     db_b_path = insiders / "globalStorage" / "github.copilot-chat" / "agent-traces.db"
     db_b = TraceDb(db_b_path)
     expected.shared_dbs.append(db_b_path)
-    add_chat_spans(db_b, rng, expected, "sess-ins-0004", DAY0 + DAY_MS + 7200_000, 6,
-                   "claude-sonnet-4", "ins")
+    add_chat_spans(
+        db_b, rng, expected, "sess-ins-0004", DAY0 + DAY_MS + 7200_000, 6, "claude-sonnet-4", "ins"
+    )
     db_b.close()
 
     # 6. Copilot CLI with assistant.usage events.
     cli = root / ".copilot" / "session-state" / "cli-sess-0005"
     cli.mkdir(parents=True)
-    lines = [{"type": "session.start", "data": {"sessionId": "cli-sess-0005",
-              "context": {"cwd": "/home/dev/cli"}}, "id": "e0",
-              "timestamp": "2026-03-10T15:00:00.000Z", "parentId": None},
-             {"type": "session.model_change", "data": {"newModel": "gpt-4.1"}, "id": "e1",
-              "timestamp": "2026-03-10T15:00:01.000Z", "parentId": "e0"}]
+    lines = [
+        {
+            "type": "session.start",
+            "data": {"sessionId": "cli-sess-0005", "context": {"cwd": "/home/dev/cli"}},
+            "id": "e0",
+            "timestamp": "2026-03-10T15:00:00.000Z",
+            "parentId": None,
+        },
+        {
+            "type": "session.model_change",
+            "data": {"newModel": "gpt-4.1"},
+            "id": "e1",
+            "timestamp": "2026-03-10T15:00:01.000Z",
+            "parentId": "e0",
+        },
+    ]
     for n in range(3):
         inp, out = 800 + n, 90 + n
         stamp = f"2026-03-10T15:0{n + 1}:00.000Z"
-        lines.append({"type": "assistant.usage", "data": {"inputTokens": inp, "outputTokens": out},
-                      "id": f"u{n}", "timestamp": stamp, "parentId": "e1"})
-        expected.add(int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000),
-                     inp, out)
+        lines.append(
+            {
+                "type": "assistant.usage",
+                "data": {"inputTokens": inp, "outputTokens": out},
+                "id": f"u{n}",
+                "timestamp": stamp,
+                "parentId": "e1",
+            }
+        )
+        expected.add(
+            int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000), inp, out
+        )
     (cli / "events.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     return expected
 

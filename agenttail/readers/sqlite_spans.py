@@ -8,8 +8,8 @@ busy timeout (a WAL reader never blocks the editor's writer; ``immutable`` would
 A span committed after the cursor passed its end time (the exporter flushes in batches) would be
 skipped by a pure keyset, so the last page of every read also returns the spans of a small
 window behind the cursor; event ids are span ids, so a re-read is harmless. A replaced database
-(another inode) or one whose newest span is older than the cursor (emptied, restored) is read
-again from the start. See agent-formats.md section 3.4.
+(another inode) is read again from the start, as is one that no longer holds the cursor's span
+(emptied, restored, rewritten in place). See agent-formats.md section 3.4.
 """
 
 from __future__ import annotations
@@ -76,12 +76,13 @@ WHERE (end_time_ms > :t OR (end_time_ms = :t AND span_id > :id))
 ORDER BY end_time_ms, span_id
 LIMIT :n
 """
-# Behind the page's start cursor, within the overlap window of the newest cursor.
+# Behind the page's start cursor, within the overlap window of the newest cursor; nearest first,
+# so a late span (it ends just before the cursor) is kept when the window is fuller than a page.
 _OVERLAP = f"""
 SELECT {_COLUMNS} FROM spans
 WHERE end_time_ms >= :low
   AND (end_time_ms < :t OR (end_time_ms = :t AND span_id <= :id))
-ORDER BY end_time_ms, span_id
+ORDER BY end_time_ms DESC, span_id DESC
 LIMIT :n
 """
 
@@ -167,7 +168,8 @@ class SqliteSpanReader:
             overlap: list[dict[str, Any]] = []
             if at_end and self.overlap_ms > 0 and (t > 0 or span_id):
                 low = end_t - self.overlap_ms
-                overlap = _fetch(conn, _OVERLAP, {"low": low, "t": t, "id": span_id, "n": limit})
+                params = {"low": low, "t": t, "id": span_id, "n": self.max_batch}
+                overlap = _fetch(conn, _OVERLAP, params)[::-1]
             spans = overlap + rows
             _attach_attributes(conn, spans)
             conn.execute("COMMIT")
@@ -198,14 +200,23 @@ def _has_spans_table(conn: sqlite3.Connection) -> bool:
 def _why_invalid(
     conn: sqlite3.Connection, stat: os.stat_result, mark: SpanKeysetWatermark
 ) -> str | None:
+    """Why the cursor no longer describes this database, or None.
+
+    The span at the cursor is the newest one read; retention deletes it only after 7 days or
+    100 newer sessions, so its absence means the database was replaced, emptied or restored
+    (also when the file kept its inode). Reading such a database again from the start costs a
+    bounded re-read; span ids make it harmless.
+    """
     if (stat.st_dev, stat.st_ino) != (mark.dev, mark.ino):
         return "replaced"
-    newest = conn.execute("SELECT max(end_time_ms) FROM spans").fetchone()[0]
-    if newest is None:
-        return "emptied" if mark.end_time_ms > 0 or mark.span_id else None
-    if float(newest) < mark.end_time_ms:
-        return "rewound"
-    return None
+    if not mark.span_id:
+        return None
+    found = conn.execute("SELECT 1 FROM spans WHERE span_id = ?", [mark.span_id]).fetchone()
+    if found is not None:
+        return None
+    if conn.execute("SELECT 1 FROM spans LIMIT 1").fetchone() is None:
+        return "emptied"
+    return "rewritten"
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
