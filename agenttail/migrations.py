@@ -140,3 +140,13 @@ def m002_usage_rollup(db: Database) -> None:
             SELECT ts_ms / 900000, agent, COALESCE(model, ''), {sums}, count(*) FROM events
             WHERE kind = 'llm_request' AND counted = 1 GROUP BY 1, 2, 3"""
     )
+
+
+@migrations()
+def m002_dedup_precedence_index(db: Database) -> None:
+    # The recount of a copy group asks max(precedence) per row; a Copilot session's tokens group
+    # holds every request of the session, so without this index a batch costs O(group size^2).
+    db.execute(
+        "CREATE INDEX events_dedup_precedence ON events (dedup_key, precedence) "
+        "WHERE dedup_key IS NOT NULL"
+    )
