@@ -143,7 +143,7 @@ def m002_usage_rollup(db: Database) -> None:
 
 
 @migrations()
-def m002_dedup_precedence_index(db: Database) -> None:
+def m003_dedup_precedence_index(db: Database) -> None:
     # The recount of a copy group asks max(precedence) per row; a Copilot session's tokens group
     # holds every request of the session, so without this index a batch costs O(group size^2).
     db.execute(
