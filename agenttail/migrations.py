@@ -204,3 +204,13 @@ def m003_upload_outbox(db: Database) -> None:
         """
     )
     db.execute("INSERT INTO upload_state (id, host_id) VALUES (1, lower(hex(randomblob(16))))")
+
+
+@migrations()
+def m003_dedup_precedence_index(db: Database) -> None:
+    # The recount of a copy group asks max(precedence) per row; a Copilot session's tokens group
+    # holds every request of the session, so without this index a batch costs O(group size^2).
+    db.execute(
+        "CREATE INDEX events_dedup_precedence ON events (dedup_key, precedence) "
+        "WHERE dedup_key IS NOT NULL"
+    )

@@ -1,0 +1,169 @@
+"""The ``{type, data, id, timestamp, parentId}`` event stream shared by Copilot Chat's
+``transcripts/<id>.jsonl`` and Copilot CLI's ``session-state/<id>/events.jsonl``.
+
+It has tool calls (start/complete pairs), the CLI's model changes and cwd, and in the CLI
+``assistant.usage`` token counts. Copies of one session's tokens, tools and turns from several
+sources share one ``dedup_key`` group per session (``copy_group``): only the best source counts.
+agent-formats.md sections 3.3 and 4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agenttail.agents.base import AgentContext
+from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
+from agenttail.pricing import TokenCounts, cost_usd
+from agenttail.readers.base import Record
+
+MAX_PENDING_TOOLS = 2000
+TRACE_PRECEDENCE = 1  # OTel spans: real per-request counts
+FILE_PRECEDENCE = 0  # session files: optional, coarser counts
+
+
+def copy_group(agent: str, what: str, session_id: str) -> str:
+    """The dedup group of one session's ``what`` (tokens, tools, turns) across its sources."""
+    return f"{agent}-{what}:{session_id}"
+
+
+def as_int(value: object) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value:
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return 0
+    return 0
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def strip_model(model: object) -> str | None:
+    """``copilot/claude-sonnet-4.5`` -> ``claude-sonnet-4.5``."""
+    if not isinstance(model, str) or not model:
+        return None
+    return model.split("/", 1)[1] if model.startswith("copilot/") else model
+
+
+class EventStream:
+    """Walks event-stream records, carrying pending tool calls and the model in ``state``."""
+
+    def __init__(self, agent: str, context: AgentContext, project: str | None) -> None:
+        self.agent = agent
+        self.ref = context.stream
+        self.state = context.state.data
+        self.state.setdefault("tools", {})
+        if project and not self.state.get("project"):
+            self.state["project"] = project
+        self.out: list[MetricEvent] = []
+
+    def events(self, records: Sequence[Record]) -> list[MetricEvent]:
+        for record in records:
+            data = record.data
+            kind = data.get("type")
+            body = as_dict(data.get("data"))
+            ts = parse_iso_ms(data.get("timestamp"))
+            if ts is None:
+                ts = int(self.state.get("last_ts", 0))
+            else:
+                self.state["last_ts"] = ts
+            if kind == "session.start":
+                cwd = as_dict(body.get("context")).get("cwd")
+                if isinstance(cwd, str) and cwd:
+                    self.state["project"] = cwd
+            elif kind == "session.model_change":
+                model = strip_model(body.get("newModel"))
+                if model:
+                    self.state["model"] = model
+            elif kind == "tool.execution_start":
+                self._tool_start(body, ts)
+            elif kind == "tool.execution_complete":
+                self._tool_complete(body, ts, data)
+            elif kind == "assistant.usage":
+                self._usage(body, ts, data)
+        return self.out
+
+    @property
+    def session_id(self) -> str:
+        return self.ref.session_id
+
+    def _tool_start(self, body: dict[str, Any], ts: int) -> None:
+        call_id = body.get("toolCallId")
+        if not isinstance(call_id, str):
+            return
+        tools: dict[str, Any] = self.state["tools"]
+        tools[call_id] = {"name": body.get("toolName"), "ts": ts}
+        if len(tools) > MAX_PENDING_TOOLS:
+            del tools[next(iter(tools))]
+
+    def _tool_complete(self, body: dict[str, Any], ts: int, data: dict[str, Any]) -> None:
+        call_id = body.get("toolCallId")
+        if not isinstance(call_id, str):
+            return
+        pending = self.state["tools"].pop(call_id, None) or {}
+        started = pending.get("ts")
+        success = body.get("success")
+        if not isinstance(success, bool):
+            result_type = as_dict(body.get("result")).get("result_type")
+            success = result_type in (None, "success")
+        self.out.append(
+            MetricEvent(
+                event_id=stable_id(self.agent, "tool_call", self.session_id, call_id),
+                kind=EventKind.TOOL_CALL,
+                agent=self.agent,
+                session_id=self.session_id,
+                ts_ms=ts,
+                project=self.state.get("project"),
+                tool_name=pending.get("name") or body.get("toolName"),
+                ok=success,
+                duration_ms=float(ts - started) if isinstance(started, int) else None,
+                dedup_key=copy_group(self.agent, "tools", self.session_id),
+                precedence=FILE_PRECEDENCE,
+                attrs={"tool_call_id": call_id},
+            )
+        )
+
+    def _usage(self, body: dict[str, Any], ts: int, data: dict[str, Any]) -> None:
+        event_key = data.get("id")
+        if not isinstance(event_key, str):
+            return
+        model = strip_model(body.get("model")) or self.state.get("model")
+        tokens = TokenCounts(
+            input_tokens=max(
+                0,
+                as_int(body.get("inputTokens"))
+                - as_int(body.get("cacheReadTokens"))
+                - as_int(body.get("cacheWriteTokens")),
+            ),
+            output_tokens=as_int(body.get("outputTokens")),
+            cache_read_tokens=as_int(body.get("cacheReadTokens")),
+            cache_write_5m_tokens=as_int(body.get("cacheWriteTokens")),
+        )
+        self.out.append(
+            MetricEvent(
+                event_id=stable_id(self.agent, "llm_request", self.session_id, event_key),
+                kind=EventKind.LLM_REQUEST,
+                agent=self.agent,
+                session_id=self.session_id,
+                ts_ms=ts,
+                project=self.state.get("project"),
+                model=model,
+                input_tokens=tokens.input_tokens,
+                output_tokens=tokens.output_tokens,
+                cache_read_tokens=tokens.cache_read_tokens,
+                cache_write_tokens=tokens.cache_write_tokens,
+                cache_write_5m_tokens=tokens.cache_write_5m_tokens,
+                cost_usd=cost_usd(model, tokens),
+                dedup_key=copy_group(self.agent, "tokens", self.session_id),
+                precedence=FILE_PRECEDENCE,
+                attrs={"source": "events"},
+            )
+        )
