@@ -149,8 +149,14 @@ def ensure_corpus(out: Path, args: argparse.Namespace) -> tuple[dict[str, Any], 
     return json.loads(expected_path.read_text("utf-8")), elapsed
 
 
-def agenttail_env(corpus: Path, home: Path) -> dict[str, str]:
+def agenttail_env(corpus: Path, home: Path, settings: list[str]) -> dict[str, str]:
+    """Only the bench's own AGENTTAIL_* settings (``--set KEY=VALUE``) reach agenttail."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTTAIL_")}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        env[f"AGENTTAIL_{key.upper()}"] = value
     env.update(AGENTTAIL_HOME=str(home), CLAUDE_CONFIG_DIR=str(corpus))
     return env
 
@@ -180,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-runs", type=int, default=5)
     p.add_argument("--ccusage-dir", type=Path, default=None, help="npm prefix holding ccusage")
     p.add_argument("--no-ccusage", action="store_true")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="agenttail setting for the run, e.g. --set max_line_bytes=268435456",
+    )
     args = p.parse_args(argv)
 
     work: Path = args.work_dir
@@ -192,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
     home = work / "agenttail-home"
     shutil.rmtree(home, ignore_errors=True)
-    env = agenttail_env(out, home)
+    env = agenttail_env(out, home, args.set)
     agenttail = [sys.executable, "-m", "agenttail"]
     print("agenttail cold scan ...", file=sys.stderr)
     cold = measure([*agenttail, "scan"], env)
@@ -229,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     load = os.getloadavg()
     lines = [
+        f"agenttail settings: {' '.join(args.set) or 'defaults'}",
         f"Corpus: {corpus_mb:.1f} MiB, {stats['files']} files ({stats['subagent_files']} "
         f"subagent), {stats['lines']} lines, largest line "
         f"{stats['largest_line_bytes'] / 2**20:.1f} MiB, {stats['api_calls']} API calls; "
@@ -293,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "corpus": {"path": str(out), "mib": corpus_mb, "generate_s": gen_s, **stats},
         "machine": {"cpus": os.cpu_count(), "loadavg_end": load},
+        "agenttail_settings": args.set,
         "agenttail": {
             "cold_scan": {k: v for k, v in asdict(cold).items() if k != "stdout"},
             "cold_scan_mib_per_s": corpus_mb / cold.wall_s,
