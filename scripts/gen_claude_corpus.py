@@ -4,7 +4,8 @@
 Usage::
 
     python scripts/gen_claude_corpus.py OUT_DIR --sessions N --target-mb M --seed S \
-        [--huge-line-mb K] [--days 30] [--start-date 2026-01-05] [--no-edge-cases]
+        [--huge-line-mb K] [--days 30] [--start-date 2026-01-05] [--no-edge-cases] \
+        [--unambiguous] [--omit-edge KIND ...]
 
 Layout written::
 
@@ -37,6 +38,13 @@ The rules (verified against the ccusage 20.0.24 binary):
   a non-sidechain copy beats a sidechain one, then the larger total, then (ties) the first seen;
   the day is the winning copy's own timestamp; lines without message.id are never merged;
 * files are processed in byte order of their full path, lines in file order.
+
+``--unambiguous`` makes ccusage's keys identify API calls exactly, so a tool that counts each
+API response once (by ``message.id``) must report the same totals: every CLI version writes
+``requestId`` (no ``no_request_id`` edge case), a resumed session does not copy ``/btw``
+sidechain replays, and the two ``no_message_id`` lines are distinct records (own ``uuid``).
+Everything else (streaming copies, subagents, agent_progress copies, resumes, validity edge
+cases, midnight crossings, the huge line) stays.
 """
 
 from __future__ import annotations
@@ -235,9 +243,10 @@ class Stats:
 
 
 class Corpus:
-    def __init__(self, out: Path, rng: random.Random) -> None:
+    def __init__(self, out: Path, rng: random.Random, unambiguous: bool = False) -> None:
         self.out = out
         self.rng = rng
+        self.unambiguous = unambiguous
         self.stats = Stats()
         self.usage_lines: list[UsageLine] = []
         self.call_copies: dict[int, list[UsageLine]] = {}
@@ -834,8 +843,11 @@ def emit_edge(ctx: SessionCtx, kind: str) -> None:
         w.emit(rec, counted=(msg_id, req_id, False, odd, ts_ms, corpus.new_call()))
     elif kind == "no_message_id":
         del rec["message"]["id"]
-        # Two identical copies: without message.id ccusage never merges, so both count.
+        # Two copies: without message.id ccusage never merges, so both count. Unambiguous
+        # corpora give the second its own uuid (two records, not one line written twice).
         w.emit(rec, counted=(None, req_id, False, usage, ts_ms, corpus.new_call()))
+        if corpus.unambiguous:
+            rec = {**rec, "uuid": corpus.uuid4()}
         w.emit(rec, counted=(None, req_id, False, usage, ts_ms, corpus.new_call()))
     elif kind == "no_request_id":
         del rec["requestId"]
@@ -875,6 +887,7 @@ def gen_session(
 ) -> SessionCtx:
     rng = corpus.rng
     version, has_req, buckets, has_speed = rng.choice(VERSIONS)
+    has_req = has_req or corpus.unambiguous
     model, _w, max_out = rng.choices(MODELS, weights=[m[1] for m in MODELS])[0]
     session_id = corpus.uuid4()
     writer = FileWriter(corpus, f"{escape_cwd(cwd)}/{session_id}.jsonl")
@@ -907,6 +920,8 @@ def gen_session(
         # Resumed/continued session: earlier messages copied verbatim (new sessionId).
         ctx.context = resume_from.context
         for rec, meta in zip(resume_from.history, resume_from.history_meta, strict=True):
+            if corpus.unambiguous and meta is not None and meta[5] < 0:
+                continue  # a /btw replay re-billed under the new sessionId by ccusage
             copy = json.loads(json.dumps(rec))
             if "sessionId" in copy:
                 copy["sessionId"] = session_id
@@ -1109,7 +1124,7 @@ def plan_projects(rng: random.Random, n_sessions: int) -> list[str]:
 def generate(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     out = Path(args.out_dir)
-    corpus = Corpus(out, rng)
+    corpus = Corpus(out, rng, args.unambiguous)
     projects = plan_projects(rng, args.sessions)
     start = datetime.combine(date.fromisoformat(args.start_date), datetime.min.time(), tzinfo=UTC)
     start_ms = int(start.timestamp() * 1000)
@@ -1117,7 +1132,12 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
     budget = max(4096, int(args.target_mb * 1024 * 1024 / max(1, args.sessions)))
     edge_plan: list[list[str]] = [[] for _ in range(args.sessions)]
     if args.edge_cases:
+        omit = set(args.omit_edge or ())
+        if args.unambiguous:
+            omit.add("no_request_id")
         for kind in EDGE_KINDS:
+            if kind in omit:
+                continue
             edge_plan[rng.randrange(args.sessions)].append(kind)
     huge_at = rng.randrange(args.sessions) if args.huge_line_mb > 0 else -1
     starts = sorted(start_ms + rng.randrange(span_ms - 6 * 3_600_000) for _ in range(args.sessions))
@@ -1149,6 +1169,8 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
                 "days": args.days,
                 "start_date": args.start_date,
                 "edge_cases": args.edge_cases,
+                "unambiguous": args.unambiguous,
+                "omit_edge": sorted(args.omit_edge or ()),
             },
             "stats": {
                 "files": st.files,
@@ -1192,6 +1214,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--start-date", default="2026-01-05")
     p.add_argument("--no-edge-cases", dest="edge_cases", action="store_false")
+    p.add_argument(
+        "--unambiguous",
+        action="store_true",
+        help="every line keyed by requestId and no replay re-billed in a resumed session",
+    )
+    p.add_argument(
+        "--omit-edge",
+        action="append",
+        choices=EDGE_KINDS,
+        metavar="KIND",
+        help=f"leave out one edge case (repeatable): {', '.join(EDGE_KINDS)}",
+    )
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.sessions < 1 or args.days < 1:
