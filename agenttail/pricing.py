@@ -11,8 +11,10 @@ import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from genai_prices import Usage, calc_price
+if TYPE_CHECKING:
+    from genai_prices import Usage
 
 # Inputs this large may hit a tiered (long-context) price: always use the full calculation.
 LINEAR_INPUT_LIMIT = 190_000
@@ -39,6 +41,8 @@ class TokenCounts:
 
 
 def _usage(tokens: TokenCounts) -> Usage:
+    from genai_prices import Usage  # imported on first use: it costs ~0.1 s at start-up
+
     # genai-prices counts cache reads and writes inside input_tokens.
     return Usage(
         input_tokens=tokens.all_input,
@@ -51,6 +55,8 @@ def _usage(tokens: TokenCounts) -> Usage:
 
 
 def _exact(model: str, tokens: TokenCounts, provider: str | None) -> Decimal | None:
+    from genai_prices import calc_price
+
     try:
         with _lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")

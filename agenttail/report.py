@@ -93,7 +93,7 @@ _WHERE = "kind = 'llm_request' AND counted = 1 AND ts_ms >= ? AND ts_ms < ?"
 def _query(store: Store | None, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
     if store is None:
         return []
-    return list(store.db.query(sql, list(params)))
+    return list(store.query(sql, list(params)))
 
 
 _ROLLUP_SUMS = """

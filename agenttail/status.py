@@ -6,7 +6,6 @@ from typing import Any
 
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.store import Store
-from agenttail.upload.cli import status_section as upload_status_section
 
 
 def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
@@ -16,12 +15,12 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
     kinds: dict[str, int] = {}
     events_total = 0
     if store is not None:
-        for row in store.db.query(
+        for row in store.query(
             "SELECT kind, count(*) AS n FROM events WHERE counted = 1 GROUP BY kind"
         ):
             kinds[row["kind"]] = row["n"]
             events_total += row["n"]
-        for row in store.db.query("SELECT * FROM sessions ORDER BY agent, path, stream"):
+        for row in store.query("SELECT * FROM sessions ORDER BY agent, path, stream"):
             lag_bytes = None
             if row["watermark_kind"] == "byte_offset" and row["file_size"] is not None:
                 lag_bytes = max(0, row["file_size"] - row["position"])
@@ -58,6 +57,12 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
         "bad_lines_total": sum(
             s["malformed_lines"] + s["invalid_utf8_lines"] + s["oversized_lines"] for s in streams
         ),
-        "upload": upload_status_section(store),
+        "upload": _upload_section(store),
         "streams": streams,
     }
+
+
+def _upload_section(store: Store | None) -> dict[str, Any]:
+    from agenttail.upload.cli import status_section
+
+    return status_section(store)

@@ -12,15 +12,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlite_utils import Database
 
 from agenttail.agents.base import StreamRef, StreamState
 from agenttail.events import MetricEvent
-from agenttail.migrations import migrations
 from agenttail.readers.base import ReadResult
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 BUSY_TIMEOUT_S = 10.0
 WAL_CHECKPOINT_PAGES = 8192
@@ -153,8 +154,10 @@ class Store:
         self.path = path
         self.readonly = readonly
         self.conn = _connect(path, readonly)
-        self.db = Database(self.conn, execute_plugins=False)
+        self._db: Database | None = None
         if not readonly:
+            from agenttail.migrations import migrations
+
             self.db.execute("PRAGMA synchronous = NORMAL")
             # Checkpoint (and fsync) every ~32 MB of WAL rather than every 4 MB: during a
             # cold scan the default made commits the largest cost.
@@ -163,6 +166,25 @@ class Store:
             if self.db.journal_mode != "wal":
                 self.db.enable_wal()
             migrations.apply(self.db)
+
+    @property
+    def db(self) -> Database:
+        """sqlite-utils over the same connection, for writers (readers use ``query``)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self.conn, execute_plugins=False)
+        return self._db
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows as dicts, without importing sqlite-utils (keeps report start-up short)."""
+        cursor = self.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description or ()]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+    def table_names(self) -> list[str]:
+        return [r["name"] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
 
     def close(self) -> None:
         self.conn.close()
@@ -188,12 +210,12 @@ class Store:
 
     def sessions(self) -> dict[tuple[str, str], SessionRow]:
         """Every tracked stream keyed like the task queue: (path, stream)."""
-        rows = self.db.query("SELECT * FROM sessions")
+        rows = self.query("SELECT * FROM sessions")
         return {(r["path"], r["stream"]): SessionRow.from_row(r) for r in rows}
 
     def session(self, ref: StreamRef) -> SessionRow | None:
         rows = list(
-            self.db.query(
+            self.query(
                 "SELECT * FROM sessions WHERE session_id = ? AND stream = ? AND path = ?",
                 [ref.session_id, ref.kind, str(ref.path)],
             )

@@ -11,8 +11,9 @@ import structlog
 
 from agenttail.agents.claude_code import ClaudeCodeAgent
 from agenttail.config import Config, ConfigError, load_config
+from agenttail.daemon.background import Daemon
 from agenttail.daemon.lifecycle import read_runtime_state
-from agenttail.daemon.runner import Daemon, Pipeline
+from agenttail.daemon.runner import Pipeline
 from agenttail.daemon.supervise import supervise
 from agenttail.paths import AppPaths
 from agenttail.store import Store

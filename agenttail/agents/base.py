@@ -93,18 +93,23 @@ class Agent(Protocol):
 
 
 def discover(agent: Agent) -> Iterator[StreamRef]:
-    """Every stream file of ``agent`` under its existing roots (one entry per real path)."""
-    seen: set[str] = set()
+    """Every stream file of ``agent`` under its existing roots.
+
+    Roots that are the same folder (a symlinked ``~/.config/claude``) are walked once.
+    """
+    roots: set[str] = set()
+    seen: set[Path] = set()
     for root in agent.roots():
-        if not root.is_dir():
+        real = os.path.realpath(root)
+        if real in roots or not root.is_dir():
             continue
+        roots.add(real)
         for spec in agent.streams():
             for pattern in spec.patterns:
                 for path in root.glob(pattern):
-                    real = os.path.realpath(path)
-                    if real in seen or not path.is_file():
+                    if path in seen or not path.is_file():
                         continue
-                    seen.add(real)
+                    seen.add(path)
                     yield StreamRef(agent.name, spec, path, spec.session_id(path))
 
 

@@ -19,6 +19,7 @@ import structlog
 
 from agenttail.agents.base import Agent
 from agenttail.config import Config, ConfigError, load_config
+from agenttail.daemon.background import Daemon
 from agenttail.daemon.lifecycle import (
     AlreadyRunning,
     InstanceLock,
@@ -26,7 +27,7 @@ from agenttail.daemon.lifecycle import (
     runtime_state_file,
     write_runtime_state,
 )
-from agenttail.daemon.runner import Daemon, Pipeline
+from agenttail.daemon.runner import Pipeline
 from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
 from agenttail.upload.cli import schedule as schedule_upload

@@ -7,24 +7,24 @@ from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
-import structlog
 
 from agenttail.clock import now_ms
 from agenttail.config import Config, ConfigError, load_config
-from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
 from agenttail.store import Store
-from agenttail.upload.outbox import upload_status
 from agenttail.upload.settings import UploadSettings, upload_settings
 
 if TYPE_CHECKING:
-    pass
-
-if TYPE_CHECKING:
     from agenttail.upload.uploader import Uploader
-
-log = structlog.stdlib.get_logger(__name__)
 EX_CONFIG = 78
+
+
+def _log() -> Any:
+    import structlog  # not at import time: `status` and `report` must start fast
+
+    return structlog.stdlib.get_logger(__name__)
+
+
 EX_TEMPFAIL = 75
 
 
@@ -37,6 +37,8 @@ def status_section(store: Store | None, config: Config | None = None) -> dict[st
         error = None
     except ConfigError as exc:
         settings, cap, error = None, 1_000_000, str(exc)
+    from agenttail.upload.outbox import upload_status
+
     data = upload_status(store, now_ms(), cap)
     data["configured"] = settings is not None
     data["exporter"] = None if settings is None else settings.exporter
@@ -54,7 +56,7 @@ def schedule(daemon: Any, paths: AppPaths, config: Config) -> Uploader | None:
         click.echo(f"agenttail: configuration error: {exc}", err=True)
         sys.exit(EX_CONFIG)
     if settings is None:
-        log.info("upload_disabled", reason="no upload.url: events stay local")
+        _log().info("upload_disabled", reason="no upload.url: events stay local")
         return None
     from agenttail.upload.uploader import Uploader
 
@@ -64,8 +66,8 @@ def schedule(daemon: Any, paths: AppPaths, config: Config) -> Uploader | None:
     def job() -> None:
         try:
             uploader.flush(deadline)
-        except Exception:
-            log.exception("upload_failed")
+        except Exception:  # noqa: BLE001 - the daemon job must survive any failure
+            _log().exception("upload_failed")
 
     daemon.add_job("upload", job, settings.interval_seconds)
     return uploader
@@ -96,6 +98,7 @@ def upload(retry_set_aside: bool, deadline: float, as_json: bool) -> None:
     if settings is None:
         click.echo("upload is not configured (no upload.url): events stay local")
         return
+    from agenttail.logs import configure_logging
     from agenttail.upload.uploader import Uploader
 
     configure_logging("warning")
@@ -105,6 +108,8 @@ def upload(retry_set_aside: bool, deadline: float, as_json: bool) -> None:
     finally:
         uploader.close()
     with Store(paths.database, readonly=True) as store:
+        from agenttail.upload.outbox import upload_status
+
         status = upload_status(store, now_ms(), settings.max_pending_events)
     summary = {
         "sent_batches": report.sent_batches,

@@ -85,7 +85,7 @@ class Outbox:
 
     def _pending_batch(self) -> dict[str, Any] | None:
         rows = list(
-            self.store.db.query(
+            self.store.query(
                 "SELECT * FROM upload_batches WHERE state = 'pending' ORDER BY created_at LIMIT 1"
             )
         )
@@ -265,7 +265,7 @@ class Outbox:
         dropped = 0
         with self.store.transaction():
             for row in list(
-                self.store.db.query("SELECT * FROM upload_batches WHERE created_at < ?", [cutoff])
+                self.store.query("SELECT * FROM upload_batches WHERE created_at < ?", [cutoff])
             ):
                 batch = _batch(row)
                 self._release(batch, settle=True)
@@ -303,16 +303,16 @@ class Outbox:
 
 def upload_status(store: Store | None, now_ms: int, max_pending: int) -> dict[str, Any]:
     """The ``upload`` section of ``status --json``."""
-    if store is None or "upload_state" not in store.db.table_names():
+    if store is None or "upload_state" not in store.table_names():
         return {"pending_events": 0, "queue_pressure": "ok", "initialized": False}
     conn = store.conn
-    state = next(iter(store.db.query("SELECT * FROM upload_state")))
+    state = next(iter(store.query("SELECT * FROM upload_state")))
     waiting, oldest = conn.execute(
         f"SELECT count(*), min(updated_at) FROM events WHERE {WAITING}"
     ).fetchone()
     batches: dict[str, dict[str, Any]] = {
         r["state"]: r
-        for r in store.db.query(
+        for r in store.query(
             """SELECT state, count(*) AS batches, sum(event_count) AS events,
                       min(created_at) AS oldest, min(next_attempt_at) AS next_attempt_at
                FROM upload_batches GROUP BY state"""
@@ -329,7 +329,7 @@ def upload_status(store: Store | None, now_ms: int, max_pending: int) -> dict[st
             "reason": r["set_aside_reason"],
             "at": r["set_aside_at"],
         }
-        for r in store.db.query(
+        for r in store.query(
             """SELECT batch_id, event_count, set_aside_reason, set_aside_at FROM upload_batches
                WHERE state = 'set_aside' ORDER BY set_aside_at DESC LIMIT 10"""
         )

@@ -232,7 +232,8 @@ def test_cli_upload_and_status(receiver: Receiver, tmp_path: Path) -> None:
 
 def test_daemon_schedules_the_upload_job(receiver: Receiver, tmp_path: Path) -> None:
     from agenttail.agents.claude_code import ClaudeCodeAgent
-    from agenttail.daemon.runner import Daemon, Pipeline
+    from agenttail.daemon.background import Daemon
+    from agenttail.daemon.runner import Pipeline
     from agenttail.paths import AppPaths
     from agenttail.upload.cli import schedule
 

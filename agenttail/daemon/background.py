@@ -1,0 +1,112 @@
+"""The long-running daemon: scheduled sweeps, watchdog hints and workers on one pipeline."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from agenttail.config import Config
+from agenttail.daemon.runner import Pipeline
+from agenttail.daemon.watch import Watcher
+
+log = structlog.stdlib.get_logger(__name__)
+
+
+class Daemon:
+    """The long-running service: scheduled sweeps, watchdog hints, workers."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.watcher = Watcher(pipeline.agents, pipeline.queue)
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.jobs: dict[str, Callable[[], object]] = {"sweep": self._sweep_job}
+
+    def _sweep_job(self) -> None:
+        try:
+            self.pipeline.sweep()
+            self.watcher.refresh()
+        except Exception:
+            log.exception("sweep_failed")
+
+    def add_job(self, name: str, func: Callable[[], object], seconds: float) -> None:
+        """Extra periodic work (uploads, housekeeping) on the same scheduler."""
+        self.jobs[name] = func
+        self.scheduler.add_job(func, "interval", seconds=seconds, id=name, jitter=seconds / 10)
+
+    def start(self) -> None:
+        self.pipeline.workers.start()
+        self.watcher.start()
+        interval = self.pipeline.config.get_int("sweep_interval_seconds")
+        self.scheduler.add_job(
+            self._sweep_job,
+            "interval",
+            seconds=interval,
+            id="sweep",
+            jitter=max(1, interval // 10),
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.start()
+        log.info("daemon_started", workers=self.pipeline.workers.count)
+
+    def healthy(self) -> bool:
+        """Checked by the main loop before it pings the systemd watchdog."""
+        if not self.watcher.alive():
+            self.watcher.refresh()
+        return self.pipeline.workers.alive() and self.scheduler.running
+
+    def request_sweep(self) -> None:
+        self.scheduler.modify_job("sweep", next_run_time=datetime.now(UTC))
+
+    def apply_config(self, config: Config) -> list[str]:
+        """Take a reloaded config (SIGHUP); returns the changed keys that need a restart."""
+        old = self.pipeline.config
+        changed = [k for k in config.values if config.values[k] != old.values.get(k)]
+        self.pipeline.config = config
+        interval = config.get_int("sweep_interval_seconds")
+        if "sweep_interval_seconds" in changed and self.scheduler.running:
+            self.scheduler.reschedule_job(
+                "sweep", trigger="interval", seconds=interval, jitter=max(1, interval // 10)
+            )
+        live = {"sweep_interval_seconds", "log_level"}
+        return [k for k in changed if k not in live and not k.startswith("upload.")]
+
+    def describe(self) -> dict[str, object]:
+        """A snapshot for sd_notify STATUS= and ``doctor``."""
+        return {
+            "observer": self.watcher.observer_name,
+            "polling": self.watcher.polling,
+            "watched": [str(p) for p in sorted(self.watcher.watched)],
+            "queued": self.pipeline.queue.pending(),
+            "in_flight": self.pipeline.queue.in_flight(),
+            "workers": self.pipeline.workers.count,
+            "sweep_interval_seconds": self.pipeline.config.get_int("sweep_interval_seconds"),
+        }
+
+    def stop(self) -> None:
+        """Finish the current batches, then stop every thread.
+
+        Workers are told first (they stop between batches) so a large backlog cannot hold
+        up the exit; a sweep that is running only enqueues into the closed queue.
+        """
+        self.pipeline.workers.stop_event.set()
+        self.pipeline.queue.close()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.watcher.stop()
+        self.pipeline.workers.stop()
+        log.info("daemon_stopped")
+
+    def run_until(self, stop: threading.Event, tick: float = 1.0) -> None:
+        self.start()
+        try:
+            while not stop.wait(tick):
+                self.healthy()
+        finally:
+            self.stop()
