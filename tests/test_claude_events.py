@@ -319,3 +319,39 @@ def test_report_rollup_matches_the_events_it_summarizes(claude_dir: Path) -> Non
     assert (got["cache_read_tokens"], got["cache_write_tokens"]) == (direct["r"], direct["w"])
     assert got["requests"] == direct["n"] == 60
     assert got["cost_usd"] == direct["c"]
+
+
+def test_usage_of_an_assistant_line_too_long_to_hold_is_salvaged(
+    claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTTAIL_MAX_LINE_BYTES", "200000")
+    s = ClaudeSession(claude_dir, cwd="C:\\Users\\dev\\shop")
+    huge = {
+        "type": "tool_use",
+        "id": "toolu_big",
+        "name": "Write",
+        "input": {"content": 'x"}{' * 300_000},
+    }
+    record = s.assistant(
+        "2026-11-01T10:00:00.000Z",
+        "msg_big",
+        request_id="req_big",
+        input_tokens=11,
+        output_tokens=74,
+        cache_read=54_793,
+        cache_write_5m=5_107,
+        content=[huge],
+    )
+    s.write(record, s.assistant("2026-11-01T10:01:00Z", "msg_small", request_id="r2"))
+    scan()
+    rows = {r["attrs"]["message_id"]: r for r in events()}
+    assert set(rows) == {"msg_big", "msg_small"}
+    big = rows["msg_big"]
+    assert (big["input_tokens"], big["output_tokens"]) == (11, 74)
+    assert (big["cache_read_tokens"], big["cache_write_tokens"]) == (54_793, 5_107)
+    assert big["attrs"]["request_id"] == "req_big"
+    assert big["project"] == "C:\\Users\\dev\\shop"
+    assert big["model"] == "claude-sonnet-4-20250514"
+    with store() as db:
+        (stream,) = list(db.query("SELECT oversized_total FROM sessions"))
+    assert stream["oversized_total"] == 1

@@ -13,6 +13,7 @@ from agenttail.readers.jsonl import JsonlReader
 from agenttail.watermarks import ByteOffsetWatermark, Watermark, parse_watermark
 
 reader = JsonlReader()
+fragments: list[tuple[bytes, bytes]] = []
 
 
 def line(n: int, **extra: object) -> bytes:
@@ -22,11 +23,15 @@ def line(n: int, **extra: object) -> bytes:
 def read_all(
     path: Path, watermark: Watermark | None = None, limits: ReadLimits | None = None
 ) -> tuple[list[int], ReadResult]:
-    """Read batches until the end, as the worker does; returns the record numbers seen."""
+    """Read batches until the end, as the worker does; returns the record numbers seen.
+
+    The ends of overlong lines are collected in the module-level ``fragments`` list.
+    """
     seen: list[int] = []
     while True:
         result = reader.read(path, watermark, limits or ReadLimits())
-        seen.extend(r.data["n"] for r in result.records)
+        seen.extend(r.data["n"] for r in result.records if r.fragments is None)
+        fragments.extend(r.fragments for r in result.records if r.fragments is not None)
         watermark = result.watermark
         if result.at_end:
             return seen, result
@@ -98,9 +103,13 @@ def test_overlong_line_is_skipped_without_stopping_the_file(tmp_path: Path) -> N
     big = json.dumps({"n": 99, "blob": "x" * 50_000}).encode() + b"\n"
     path.write_bytes(line(1) + big + line(2))
     limits = ReadLimits(max_line_bytes=10_000, chunk_bytes=4096)
+    fragments.clear()
     seen, result = read_all(path, limits=limits)
     assert seen == [1, 2]
     assert result.oversized == 1
+    ((head, tail),) = fragments  # its ends are kept, bounded, for salvage
+    assert head.startswith(b'{"n": 99, "blob": "xxx')
+    assert tail.endswith(b'xxx"}')
 
 
 def test_unfinished_overlong_line_is_not_consumed(tmp_path: Path) -> None:
@@ -127,6 +136,7 @@ def test_a_100_mb_line_never_loads_100_mb(tmp_path: Path) -> None:
             handle.write(chunk)
         handle.write(b'"}\n')
         handle.write(line(2))
+    fragments.clear()
     tracemalloc.start()
     try:
         seen, result = read_all(path)
@@ -136,6 +146,10 @@ def test_a_100_mb_line_never_loads_100_mb(tmp_path: Path) -> None:
     assert seen == [1, 2]
     assert result.oversized == 1
     assert peak < 40 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    ((head, tail),) = fragments
+    assert head.startswith(b'{"type": "file-history-snapshot"')
+    assert tail.endswith(b'zzz"}')
+    assert len(head) + len(tail) <= 128 * 1024
 
 
 def test_batches_are_bounded_and_resume_without_loss(tmp_path: Path) -> None:

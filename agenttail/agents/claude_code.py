@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from agenttail.agents.base import AgentContext, StreamSpec
 from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
 from agenttail.pricing import TokenCounts, cost_usd
@@ -67,6 +69,8 @@ _NULL_SENSITIVE = (
 _NON_EMPTY = (("sessionId", 0), ("requestId", 0), ("id", 1), ("model", 1))
 _VERSION = re.compile(r"\d+\.\d+\.\d")
 _SPEEDS = ("standard", "fast")
+# Claude Code writes JavaScript's toISOString(); ccusage accepts only that shape (or no fraction).
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?(Z|[+-]\d{2}:\d{2})")
 
 
 def _valid_counts(usage: dict[str, Any]) -> bool:
@@ -95,7 +99,13 @@ def _usable(envelope: dict[str, Any], message: dict[str, Any], usage: dict[str, 
     speed = usage.get("speed")
     if speed is not None and speed not in _SPEEDS:
         return False
-    return _valid_counts(usage) and parse_iso_ms(envelope.get("timestamp")) is not None
+    stamp = envelope.get("timestamp")
+    return (
+        _valid_counts(usage)
+        and isinstance(stamp, str)
+        and _TIMESTAMP.fullmatch(stamp) is not None
+        and parse_iso_ms(stamp) is not None
+    )
 
 
 def _tokens(usage: dict[str, Any]) -> TokenCounts:
@@ -168,6 +178,8 @@ class _Transcript:
     def events(self, records: Sequence[Record]) -> list[MetricEvent]:
         for record in records:
             data = record.data
+            if record.fragments is not None:
+                data = salvage_assistant(*record.fragments) or data
             kind = data.get("type")
             if kind == "assistant":
                 self._assistant(data)
@@ -433,3 +445,81 @@ class _Transcript:
                 },
             )
         )
+
+
+_STRING = rb'\s*:\s*"((?:[^"\\]|\\.)*)"'
+_USAGE_OPEN = re.compile(rb'"usage"\s*:\s*\{')
+_MESSAGE_OPEN = re.compile(rb'"message"\s*:\s*\{')
+_SIDECHAIN = re.compile(rb'"isSidechain"\s*:\s*true')
+
+
+def _json_string(field: str, blob: bytes, *, last: bool = False) -> str | None:
+    """The string value of ``"field": "..."`` in a JSON fragment (first or last one)."""
+    pattern = b'"' + field.encode() + b'"' + _STRING
+    matches = list(re.finditer(pattern, blob)) if last else []
+    match = matches[-1] if matches else (None if last else re.search(pattern, blob))
+    if match is None:
+        return None
+    try:
+        value = orjson.loads(b'"' + match.group(1) + b'"')
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _object_end(blob: bytes, start: int) -> int | None:
+    """Index just past the JSON object opening at ``start`` (usage holds no string braces)."""
+    depth = 0
+    for index in range(start, len(blob)):
+        char = blob[index]
+        if char == 0x7B:  # {
+            depth += 1
+        elif char == 0x7D:  # }
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def salvage_assistant(head: bytes, tail: bytes) -> dict[str, Any] | None:
+    """The metric fields of an assistant line too long to parse, from its two ends.
+
+    Claude Code writes the envelope and ``message.id``/``model`` before the (huge) content and
+    ``usage``, ``requestId``, ``type`` and ``timestamp`` after it, so both ends suffice.
+    """
+    opened = list(_USAGE_OPEN.finditer(tail))
+    if not opened:
+        return None
+    begin = opened[-1].end() - 1
+    end = _object_end(tail, begin)
+    if end is None:
+        return None
+    try:
+        usage = orjson.loads(tail[begin:end])
+    except orjson.JSONDecodeError:
+        return None
+    after = tail[end:]
+    split = _MESSAGE_OPEN.search(head)
+    envelope = head[: split.start()] if split else head
+    message_part = head[split.end() :] if split else b""
+
+    def top(field: str) -> str | None:
+        return _json_string(field, after, last=True) or _json_string(field, envelope)
+
+    if top("type") != "assistant" or not isinstance(usage, dict):
+        return None
+    message: dict[str, Any] = {"usage": usage}
+    for field in ("id", "model"):
+        value = _json_string(field, message_part)
+        if value is not None:
+            message[field] = value
+    record: dict[str, Any] = {
+        "type": "assistant",
+        "isSidechain": _SIDECHAIN.search(envelope) is not None,
+        "message": message,
+    }
+    for field in ("requestId", "timestamp", "uuid", "sessionId", "version", "cwd", "gitBranch"):
+        value = top(field)
+        if value is not None:
+            record[field] = value
+    return record

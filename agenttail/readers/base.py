@@ -23,10 +23,15 @@ class ReadLimits:
 
 @dataclass(slots=True)
 class Record:
-    """One raw record and where it came from (byte offset of its line, or row ordinal)."""
+    """One raw record and where it came from (byte offset of its line, or row ordinal).
+
+    A line too long to hold arrives with empty ``data`` and ``fragments`` = its first and last
+    bytes (bounded), so an agent that knows the format can still salvage metric fields.
+    """
 
     data: dict[str, Any]
     position: int
+    fragments: tuple[bytes, bytes] | None = None
 
 
 @dataclass(slots=True)

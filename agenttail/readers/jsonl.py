@@ -21,6 +21,7 @@ from agenttail.watermarks import ByteOffsetWatermark, Watermark
 
 HEAD_BYTES = 1024
 MARKER_BYTES = 64
+SALVAGE_BYTES = 64 * 1024  # kept from each end of an overlong line
 
 
 def _digest(data: bytes) -> str:
@@ -93,7 +94,7 @@ class JsonlReader:
         handle.seek(offset)
         buf = b""
         buf_start = offset  # file offset of buf[0]
-        skipping = False  # inside a line longer than max_line_bytes
+        long_line: _LongLine | None = None  # inside a line longer than max_line_bytes
         while True:
             chunk = handle.read(limits.chunk_bytes)
             if not chunk:
@@ -106,11 +107,12 @@ class JsonlReader:
             for piece in pieces:
                 line_start = cursor
                 cursor += len(piece) + 1
-                if skipping:
-                    skipping = False
-                    scan.oversized += 1
+                if long_line is not None:
+                    long_line.feed(piece)
+                    scan.oversize(long_line)
+                    long_line = None
                 elif len(piece) > limits.max_line_bytes:
-                    scan.oversized += 1
+                    scan.oversize(_LongLine(line_start, piece))
                 else:
                     scan.take(piece, line_start)
                 scan.watermark_offset = cursor
@@ -120,13 +122,30 @@ class JsonlReader:
                 ):
                     return scan
             buf_start = cursor
-            if skipping or len(remainder) > limits.max_line_bytes:
-                # Drop what we hold of an overlong line; its end is found by later reads.
-                skipping = True
+            if long_line is not None:
+                long_line.feed(remainder)
+            elif len(remainder) > limits.max_line_bytes:
+                long_line = _LongLine(buf_start, remainder)
+            if long_line is not None:
+                # Keep only the line's ends; the rest is dropped as it streams past.
                 buf_start += len(remainder)
                 buf = b""
             else:
                 buf = remainder
+
+
+class _LongLine:
+    """The first and last bytes of a line too long to hold."""
+
+    __slots__ = ("head", "position", "tail")
+
+    def __init__(self, position: int, first: bytes) -> None:
+        self.position = position
+        self.head = first[:SALVAGE_BYTES]
+        self.tail = first[-SALVAGE_BYTES:]
+
+    def feed(self, more: bytes) -> None:
+        self.tail = (self.tail + more[-SALVAGE_BYTES:])[-SALVAGE_BYTES:]
 
 
 class _Scan:
@@ -150,6 +169,10 @@ class _Scan:
         self.invalid_utf8 = 0
         self.oversized = 0
         self.bytes_read = 0
+
+    def oversize(self, line: _LongLine) -> None:
+        self.oversized += 1
+        self.records.append(Record({}, line.position, (line.head, line.tail)))
 
     def take(self, line: bytes, position: int) -> None:
         self.bytes_read += len(line) + 1
