@@ -50,6 +50,11 @@ OPTIONS: tuple[Option, ...] = (
 OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
 
 
+def all_options() -> tuple[Option, ...]:
+    """Every declared key, including those other modules registered since import."""
+    return OPTIONS
+
+
 def register_options(*options: Option) -> None:
     """Other modules (upload, service) declare their keys here at import time."""
     global OPTIONS

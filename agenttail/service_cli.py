@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from agenttail.config import OPTIONS, Config
+from agenttail.config import Config, all_options
 from agenttail.paths import AppPaths
 
 if TYPE_CHECKING:  # imported where used: keeps every other command's start fast
@@ -129,7 +129,7 @@ def config_show(as_json: bool) -> None:
     """Every setting with its value and where it came from (default, file or env)."""
     paths, config = _settings()
     rows = []
-    for option in OPTIONS:
+    for option in all_options():
         value = config.values[option.key]
         if option.secret and value:
             value = "********"
@@ -146,7 +146,7 @@ def config_show(as_json: bool) -> None:
         return
     state = "" if config.file else " (not present; defaults apply)"
     click.echo(f"config file: {config.file or paths.config_file}{state}")
-    width = max(len(option.key) for option in OPTIONS)
+    width = max(len(option.key) for option in all_options())
     for row in rows:
         click.echo(f"{row['key']:<{width}}  {row['value']!s:<24}  {row['source']}")
 

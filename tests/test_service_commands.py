@@ -45,6 +45,13 @@ def test_config_show_names_the_source_of_each_value(
         "env": "AGENTTAIL_LOG_LEVEL",
     }
     assert rows["sweep_interval_seconds"]["source"] == "default"
+    # keys other modules register (upload) are listed too, secrets masked
+    monkeypatch.setenv("AGENTTAIL_UPLOAD_TOKEN", "tok-canary")
+    code, output = invoke("config", "show", "--json")
+    rows = {row["key"]: row for row in orjson.loads(output)["settings"]}
+    assert rows["upload.url"]["source"] == "default"
+    assert rows["upload.token"]["source"] == "env AGENTTAIL_UPLOAD_TOKEN"
+    assert "tok-canary" not in output
 
 
 @pytest.mark.parametrize(
