@@ -23,6 +23,14 @@ from agenttail.readers.base import ReadResult
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+# Names of every schema migration (agenttail/migrations.py), in order; a test keeps them equal.
+MIGRATION_NAMES = (
+    "m001_sessions_and_events",
+    "m002_usage_rollup",
+    "m003_upload_outbox",
+    "m003_dedup_precedence_index",
+)
+
 BUSY_TIMEOUT_S = 10.0
 WAL_CHECKPOINT_PAGES = 8192
 
@@ -166,6 +174,26 @@ class Store:
             if self.db.journal_mode != "wal":
                 self.db.enable_wal()
             migrations.apply(self.db)
+
+    @classmethod
+    def ensure_schema(cls, path: Path) -> None:
+        """Apply pending migrations, opening a writer only when something is pending.
+
+        A writer's close checkpoints and removes the WAL, which costs tens of milliseconds
+        that a no-op scan should not pay.
+        """
+        if path.exists():
+            try:
+                with cls(path, readonly=True) as store:
+                    rows = store.query(
+                        "SELECT name FROM _sqlite_migrations WHERE migration_set = 'agenttail'"
+                    )
+                    applied = {row["name"] for row in rows}
+            except sqlite3.Error:
+                applied = set()
+            if applied >= set(MIGRATION_NAMES):
+                return
+        cls(path).close()
 
     @property
     def db(self) -> Database:

@@ -187,3 +187,14 @@ def test_stop_event_ends_a_long_read_between_batches(claude_dir: Path) -> None:
         stop.clear()
         rest = processor.process(ref)
         assert (rest.records, rest.finished) == (40, True)
+
+
+def test_migration_names_constant_matches_the_migrations() -> None:
+    from sqlite_utils import Database
+
+    from agenttail.migrations import migrations
+    from agenttail.store import MIGRATION_NAMES
+
+    db = Database(memory=True)
+    migrations.apply(db)
+    assert tuple(m.name for m in migrations.applied(db)) == MIGRATION_NAMES

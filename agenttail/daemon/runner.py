@@ -68,7 +68,7 @@ class Pipeline:
         self.queue = TaskQueue()
         self.totals = Totals()
         self.on_outcome = on_outcome
-        Store(paths.database).close()  # migrate once, before any thread opens it
+        Store.ensure_schema(paths.database)  # migrate once, before any thread opens it
         self.coordinator = SweepCoordinator(self.agents, self.queue, clock)
         by_name = {a.name: a for a in self.agents}
         limits = limits_from(config)
@@ -85,7 +85,7 @@ class Pipeline:
             self.on_outcome(ref, outcome)
 
     def sweep(self) -> SweepReport:
-        with Store(self.paths.database) as store:
+        with Store(self.paths.database, readonly=True) as store:
             known = store.sessions()
         report = self.coordinator.sweep(known)
         log.info(
