@@ -14,6 +14,14 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     """Every test gets its own state folder and agent folders; nothing touches $HOME."""
     monkeypatch.setenv("AGENTTAIL_HOME", str(tmp_path / "agenttail-home"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    # Agents that look under $HOME (VS Code family, Copilot CLI) see an empty home, never the
+    # developer's own sessions.
+    user_home = tmp_path / "user-home"
+    monkeypatch.setenv("HOME", str(user_home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(user_home / ".config"))
+    monkeypatch.setenv("COPILOT_HOME", str(user_home / ".copilot"))
+    monkeypatch.delenv("APPDATA", raising=False)
+    monkeypatch.delenv("VSCODE_PORTABLE", raising=False)
     for name in list(__import__("os").environ):
         if name.startswith("AGENTTAIL_") and name != "AGENTTAIL_HOME":
             monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,72 @@
+"""The committed fixtures, scanned by the real CLI, report exactly their expected totals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def daily(env: dict[str, str]) -> dict[str, Any]:
+    for args in (["scan"], ["report", "daily", "--json", "--timezone", "UTC"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "agenttail", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "AGENTTAIL_HOME": str(tmp_path / "state")}
+
+
+def test_claude_code_fixture(tmp_path: Path) -> None:
+    source = tmp_path / "claude"
+    shutil.copytree(FIXTURES / "claude-code", source)
+    expected = json.loads((source / "expected.json").read_text())
+    report = daily({**base_env(tmp_path), "CLAUDE_CONFIG_DIR": str(source)})
+    names = {
+        "input_tokens": "inputTokens",
+        "output_tokens": "outputTokens",
+        "cache_read_tokens": "cacheReadTokens",
+        "cache_write_tokens": "cacheCreationTokens",
+    }
+    assert {k: report["totals"][k] for k in TOKENS} == {
+        k: expected["totals"][v] for k, v in names.items()
+    }
+    got_days = {d["date"]: {k: d[k] for k in TOKENS} for d in report["daily"]}
+    want_days = {d["date"]: {k: d[v] for k, v in names.items()} for d in expected["daily"]}
+    assert got_days == want_days
+
+
+def test_copilot_home_fixture(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(FIXTURES / "copilot-home", home)  # SQLite readers need a writable folder
+    expected = json.loads((FIXTURES / "copilot-home.expected.json").read_text())
+    env = {
+        **base_env(tmp_path),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "COPILOT_HOME": str(home / ".copilot"),
+        "CLAUDE_CONFIG_DIR": str(tmp_path / "no-claude"),
+    }
+    report = daily(env)
+    got = {d["date"]: {k: d[k] for k in (*TOKENS, "requests")} for d in report["daily"]}
+    want = {
+        day: {k: values[k] for k in (*TOKENS, "requests")}
+        for day, values in expected["days"].items()
+    }
+    assert got == want
