@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 
 class EventKind(StrEnum):
@@ -20,17 +20,6 @@ class EventKind(StrEnum):
     API_ERROR = "api_error"
     COMPACTION = "compaction"
     TURN = "turn"
-
-
-TOKEN_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-)
 
 
 def stable_id(*parts: object) -> str:
@@ -54,6 +43,63 @@ def parse_iso_ms(value: object) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+class TokenFields(TypedDict):
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    reasoning_tokens: int
+
+
+TOKEN_FIELDS = tuple(TokenFields.__annotations__)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    """One request's tokens by class, in the house meaning (input excludes cache traffic)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def all_input(self) -> int:
+        """Everything the model read: the context occupancy of the request."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    def fields(self) -> TokenFields:
+        """The MetricEvent token fields these counts fill (``MetricEvent(**tokens.fields())``)."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
+    @classmethod
+    def of(cls, event: MetricEvent) -> TokenCounts:
+        return cls(
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
+            cache_read_tokens=event.cache_read_tokens,
+            cache_write_5m_tokens=event.cache_write_5m_tokens,
+            cache_write_1h_tokens=event.cache_write_1h_tokens,
+            reasoning_tokens=event.reasoning_tokens,
+        )
 
 
 @dataclass(slots=True)

@@ -8,36 +8,21 @@ from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from agenttail.events import TokenCounts
+
 if TYPE_CHECKING:
     from genai_prices import Usage
+
+__all__ = ["TokenCounts", "cost_usd"]
 
 # Inputs this large may hit a tiered (long-context) price: always use the full calculation.
 LINEAR_INPUT_LIMIT = 190_000
 _PROBE = 10_000
 _lock = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class TokenCounts:
-    input_tokens: int = 0  # neither read from nor written to the cache
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_5m_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    @property
-    def cache_write_tokens(self) -> int:
-        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
-
-    @property
-    def all_input(self) -> int:
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
 def _usage(tokens: TokenCounts) -> Usage:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from agenttail.agents.base import StreamRef, StreamState
-from agenttail.events import MetricEvent
+from agenttail.events import TOKEN_FIELDS, MetricEvent
 from agenttail.readers.base import ReadResult
 
 if TYPE_CHECKING:
@@ -43,13 +43,7 @@ _EVENT_COLUMNS = (
     "project",
     "model",
     "ts_ms",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
+    *TOKEN_FIELDS,
     "total_tokens",
     "cost_usd",
     "tool_name",

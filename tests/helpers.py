@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,3 +154,18 @@ class ClaudeSession:
             output_tokens=0,
         )
         return record
+
+
+def agenttail_daily(env: dict[str, str]) -> Any:
+    """A real ``agenttail scan`` then ``report daily --json --timezone UTC`` (subprocesses)."""
+    for args in (["scan"], ["report", "daily", "--json", "--timezone", "UTC"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "agenttail", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from scripts import ccusage_tool
+from tests import helpers
 from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,23 +57,14 @@ def agenttail_daily(config_dir: Path, home: Path) -> Any:
     Lines over 256 KiB are not parsed whole, so the corpus's 1 MB line goes through the
     bounded salvage path and must still count exactly.
     """
-    env = {
-        **os.environ,
-        "AGENTTAIL_HOME": str(home),
-        "CLAUDE_CONFIG_DIR": str(config_dir),
-        "AGENTTAIL_MAX_LINE_BYTES": str(256 * 1024),
-    }
-    for args in (["scan"], ["report", "daily", "--json", "--timezone", "UTC"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "agenttail", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return helpers.agenttail_daily(
+        {
+            **os.environ,
+            "AGENTTAIL_HOME": str(home),
+            "CLAUDE_CONFIG_DIR": str(config_dir),
+            "AGENTTAIL_MAX_LINE_BYTES": str(256 * 1024),
+        }
+    )
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from agenttail.agents.base import discover
@@ -17,21 +15,7 @@ from agenttail.agents.vscode_paths import uri_to_path, user_dirs
 from agenttail.daemon.worker import StreamProcessor
 from agenttail.readers.base import ReadLimits
 from agenttail.store import Store
-
-
-def _generator() -> ModuleType:
-    name = "gen_copilot_home"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "scripts" / "gen_copilot_home.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-GEN = _generator()
+from scripts import gen_copilot_home as GEN
 
 
 def process(user: Path, store: Store) -> None:

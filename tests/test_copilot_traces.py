@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,21 +15,8 @@ from agenttail.readers.base import ReadLimits
 from agenttail.readers.sqlite_spans import SpanKeysetWatermark, SqliteSpanReader
 from agenttail.store import Store
 from agenttail.watermarks import parse_watermark
+from scripts import gen_copilot_home as GEN
 
-
-def _generator() -> ModuleType:
-    name = "gen_copilot_home"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "scripts" / "gen_copilot_home.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-GEN = _generator()
 DB_REL = Path("globalStorage/github.copilot-chat/agent-traces.db")
 
 

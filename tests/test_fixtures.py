@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
+
+from tests.helpers import agenttail_daily
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
-def daily(env: dict[str, str]) -> dict[str, Any]:
-    for args in (["scan"], ["report", "daily", "--json", "--timezone", "UTC"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "agenttail", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-
 def base_env(tmp_path: Path) -> dict[str, str]:
-    import os
-
     return {**os.environ, "AGENTTAIL_HOME": str(tmp_path / "state")}
 
 
@@ -37,7 +21,7 @@ def test_claude_code_fixture(tmp_path: Path) -> None:
     source = tmp_path / "claude"
     shutil.copytree(FIXTURES / "claude-code", source)
     expected = json.loads((source / "expected.json").read_text())
-    report = daily({**base_env(tmp_path), "CLAUDE_CONFIG_DIR": str(source)})
+    report = agenttail_daily({**base_env(tmp_path), "CLAUDE_CONFIG_DIR": str(source)})
     names = {
         "input_tokens": "inputTokens",
         "output_tokens": "outputTokens",
@@ -63,7 +47,7 @@ def test_copilot_home_fixture(tmp_path: Path) -> None:
         "COPILOT_HOME": str(home / ".copilot"),
         "CLAUDE_CONFIG_DIR": str(tmp_path / "no-claude"),
     }
-    report = daily(env)
+    report = agenttail_daily(env)
     got = {d["date"]: {k: d[k] for k in (*TOKENS, "requests")} for d in report["daily"]}
     want = {
         day: {k: values[k] for k in (*TOKENS, "requests")}

@@ -125,16 +125,6 @@ def _tokens(usage: dict[str, Any]) -> TokenCounts:
     )
 
 
-def _counts(event: MetricEvent) -> TokenCounts:
-    return TokenCounts(
-        input_tokens=event.input_tokens,
-        output_tokens=event.output_tokens,
-        cache_read_tokens=event.cache_read_tokens,
-        cache_write_5m_tokens=event.cache_write_5m_tokens,
-        cache_write_1h_tokens=event.cache_write_1h_tokens,
-    )
-
-
 def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -192,7 +182,7 @@ class _Transcript:
                 if embedded.get("type") == "assistant":
                     self._assistant(embedded, outer=data)
         for event in self.requests.values():  # priced once per request, not per copy
-            event.cost_usd = cost_usd(event.model, _counts(event), "anthropic")
+            event.cost_usd = cost_usd(event.model, TokenCounts.of(event), "anthropic")
         return self.out + list(self.requests.values())
 
     # -- helpers ----------------------------------------------------------------------------
@@ -223,16 +213,42 @@ class _Transcript:
                 attrs[target] = value
         return attrs
 
+    def _emit(
+        self,
+        kind: EventKind,
+        key: str,
+        data: dict[str, Any],
+        where: tuple[str, int, str | None],
+        attrs: dict[str, Any],
+        **fields: Any,
+    ) -> MetricEvent:
+        """Append a non-request event keyed by the agent's own id for it."""
+        session_id, ts, project = where
+        fields.setdefault("run_id", self.state.get("run_id"))
+        event = MetricEvent(
+            event_id=stable_id(AGENT, str(kind), key),
+            kind=kind,
+            agent=AGENT,
+            session_id=session_id,
+            ts_ms=ts,
+            project=project,
+            attrs={**attrs, **self._common_attrs(data)},
+            **fields,
+        )
+        self.out.append(event)
+        return event
+
     # -- record kinds -----------------------------------------------------------------------
 
     def _user(self, data: dict[str, Any]) -> None:
-        session_id, ts, project = self._base(data)
+        where = self._base(data)
+        session_id = where[0]
         message = _dict(data.get("message"))
         content = message.get("content")
         blocks = content if isinstance(content, list) else []
         results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
         for block in results:
-            self._tool_result(block, data, session_id, ts, project)
+            self._tool_result(block, data, where)
         is_prompt = not results and not data.get("isMeta") and not data.get("isCompactSummary")
         if is_prompt and isinstance(data.get("uuid"), str):
             self.state["run_id"] = stable_id(AGENT, "run", session_id, data["uuid"])
@@ -240,84 +256,56 @@ class _Transcript:
             self.state["history"] += 1
 
     def _tool_result(
-        self,
-        block: dict[str, Any],
-        data: dict[str, Any],
-        session_id: str,
-        ts: int,
-        project: str | None,
+        self, block: dict[str, Any], data: dict[str, Any], where: tuple[str, int, str | None]
     ) -> None:
         tool_use_id = block.get("tool_use_id")
         if not isinstance(tool_use_id, str):
             return
         pending = self.state["tools"].pop(tool_use_id, None) or {}
         started = pending.get("ts")
-        self.out.append(
-            MetricEvent(
-                event_id=stable_id(AGENT, "tool_call", tool_use_id),
-                kind=EventKind.TOOL_CALL,
-                agent=AGENT,
-                session_id=session_id,
-                ts_ms=ts,
-                run_id=pending.get("run_id", self.state.get("run_id")),
-                project=project,
-                tool_name=pending.get("name"),
-                ok=not bool(block.get("is_error")),
-                duration_ms=float(ts - started) if isinstance(started, int) else None,
-                is_sidechain=bool(data.get("isSidechain")),
-                attrs={"tool_use_id": tool_use_id, **self._common_attrs(data)},
-            )
+        self._emit(
+            EventKind.TOOL_CALL,
+            tool_use_id,
+            data,
+            where,
+            {"tool_use_id": tool_use_id},
+            run_id=pending.get("run_id", self.state.get("run_id")),
+            tool_name=pending.get("name"),
+            ok=not bool(block.get("is_error")),
+            duration_ms=float(where[1] - started) if isinstance(started, int) else None,
+            is_sidechain=bool(data.get("isSidechain")),
         )
 
     def _system(self, data: dict[str, Any]) -> None:
-        session_id, ts, project = self._base(data)
+        where = self._base(data)
         subtype = data.get("subtype")
         uuid = data.get("uuid")
         if subtype == "compact_boundary" and isinstance(uuid, str):
             meta = _dict(data.get("compactMetadata"))
-            event_id = stable_id(AGENT, "compaction", uuid)
-            self.out.append(
-                MetricEvent(
-                    event_id=event_id,
-                    kind=EventKind.COMPACTION,
-                    agent=AGENT,
-                    session_id=session_id,
-                    ts_ms=ts,
-                    run_id=self.state.get("run_id"),
-                    project=project,
-                    attrs={
-                        "trigger": meta.get("trigger"),
-                        "pre_tokens": meta.get("preTokens"),
-                        **self._common_attrs(data),
-                    },
-                )
-            )
-            self.state["compaction_id"] = event_id
+            attrs = {"trigger": meta.get("trigger"), "pre_tokens": meta.get("preTokens")}
+            event = self._emit(EventKind.COMPACTION, uuid, data, where, attrs)
+            self.state["compaction_id"] = event.event_id
             self.state["history"] = 0
         elif subtype == "turn_duration" and isinstance(uuid, str):
             duration = data.get("durationMs")
-            self.out.append(
-                MetricEvent(
-                    event_id=stable_id(AGENT, "turn", uuid),
-                    kind=EventKind.TURN,
-                    agent=AGENT,
-                    session_id=session_id,
-                    ts_ms=ts,
-                    run_id=self.state.get("run_id"),
-                    project=project,
-                    duration_ms=float(duration) if isinstance(duration, int | float) else None,
-                    attrs={"message_count": data.get("messageCount"), **self._common_attrs(data)},
-                )
+            self._emit(
+                EventKind.TURN,
+                uuid,
+                data,
+                where,
+                {"message_count": data.get("messageCount")},
+                duration_ms=float(duration) if isinstance(duration, int | float) else None,
             )
 
     def _assistant(self, data: dict[str, Any], outer: dict[str, Any] | None = None) -> None:
         # An agent_progress copy takes its timestamp, requestId and isSidechain from the
         # embedded record and its session from the line that carries it.
         envelope = data if outer is None else {**data, "sessionId": outer.get("sessionId")}
-        session_id, ts, project = self._base(envelope)
+        where = self._base(envelope)
+        session_id, ts, project = where
         message = _dict(data.get("message"))
         if data.get("isApiErrorMessage"):
-            self._api_error(envelope, session_id, ts, project)
+            self._api_error(envelope, where)
             return
         for block in message.get("content") or ():
             if isinstance(block, dict) and block.get("type") == "tool_use":
@@ -383,12 +371,8 @@ class _Transcript:
                 self._request(advisor, _tokens(item))
 
     def _request(self, event: MetricEvent, tokens: TokenCounts) -> None:
-        event.input_tokens = tokens.input_tokens
-        event.output_tokens = tokens.output_tokens
-        event.cache_read_tokens = tokens.cache_read_tokens
-        event.cache_write_tokens = tokens.cache_write_tokens
-        event.cache_write_5m_tokens = tokens.cache_write_5m_tokens
-        event.cache_write_1h_tokens = tokens.cache_write_1h_tokens
+        for name, value in tokens.fields().items():
+            setattr(event, name, value)
         event.attrs["context_tokens"] = tokens.all_input
         known = self.requests.get(event.event_id)
         if known is None or event.outranks(known):
@@ -420,30 +404,23 @@ class _Transcript:
             if len(tools) > MAX_PENDING_TOOLS:
                 del tools[next(iter(tools))]
 
-    def _api_error(
-        self, data: dict[str, Any], session_id: str, ts: int, project: str | None
-    ) -> None:
+    def _api_error(self, data: dict[str, Any], where: tuple[str, int, str | None]) -> None:
         uuid = data.get("uuid")
         if not isinstance(uuid, str):
             return
         status = data.get("apiErrorStatus")
-        self.out.append(
-            MetricEvent(
-                event_id=stable_id(AGENT, "api_error", uuid),
-                kind=EventKind.API_ERROR,
-                agent=AGENT,
-                session_id=session_id,
-                ts_ms=ts,
-                run_id=self.state.get("run_id"),
-                project=project,
-                ok=False,
-                is_sidechain=bool(data.get("isSidechain")),
-                attrs={
-                    "status": status if isinstance(status, int) else None,
-                    "error": data.get("error") if isinstance(data.get("error"), str) else None,
-                    **self._common_attrs(data),
-                },
-            )
+        error = data.get("error")
+        self._emit(
+            EventKind.API_ERROR,
+            uuid,
+            data,
+            where,
+            {
+                "status": status if isinstance(status, int) else None,
+                "error": error if isinstance(error, str) else None,
+            },
+            ok=False,
+            is_sidechain=bool(data.get("isSidechain")),
         )
 
 
