@@ -1,3 +1,4 @@
 from agenttail.cli import main
 
-main()
+if __name__ == "__main__":  # spawned decoder processes import this module as __mp_main__
+    main()
