@@ -81,12 +81,15 @@ def _valid_counts(usage: dict[str, Any]) -> bool:
     return True
 
 
-def _usable(envelope: dict[str, Any], message: dict[str, Any], usage: dict[str, Any]) -> bool:
+def _usable(
+    envelope: dict[str, Any], message: dict[str, Any], usage: dict[str, Any], ts_parsed: bool
+) -> bool:
     """Whether a line's usage counts: the validity rules ccusage applies."""
     for part in (envelope, message, usage):
-        for field in _NULL_SENSITIVE:
-            if field in part and part[field] is None:
-                return False
+        if None in part.values():  # rare: only then look for the fields that matter
+            for field in _NULL_SENSITIVE:
+                if field in part and part[field] is None:
+                    return False
     for field, level in _NON_EMPTY:
         value = (envelope, message)[level].get(field)
         if value == "" or (
@@ -101,10 +104,10 @@ def _usable(envelope: dict[str, Any], message: dict[str, Any], usage: dict[str, 
         return False
     stamp = envelope.get("timestamp")
     return (
-        _valid_counts(usage)
+        ts_parsed
+        and _valid_counts(usage)
         and isinstance(stamp, str)
         and _TIMESTAMP.fullmatch(stamp) is not None
-        and parse_iso_ms(stamp) is not None
     )
 
 
@@ -164,6 +167,8 @@ class _Transcript:
         self.state.setdefault("recent", {})
         self.out: list[MetricEvent] = []
         self.requests: dict[str, MetricEvent] = {}  # best copy of each request in this batch
+        self.best_copy: dict[str, tuple[int, int, int]] = {}  # message id -> its rank
+        self.ts_parsed = False
 
     def events(self, records: Sequence[Record]) -> list[MetricEvent]:
         for record in records:
@@ -191,6 +196,7 @@ class _Transcript:
         session = data.get("sessionId")
         session_id = session if isinstance(session, str) and session else self.ref.session_id
         ts = parse_iso_ms(data.get("timestamp"))
+        self.ts_parsed = ts is not None
         if ts is None:
             ts = int(self.state.get("last_ts", 0))
         else:
@@ -311,15 +317,19 @@ class _Transcript:
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 self._tool_use(block, ts)
         usage = message.get("usage")
-        if not isinstance(usage, dict) or not _usable(envelope, message, usage):
+        if not isinstance(usage, dict):
             return
         message_id = message.get("id")
         if isinstance(message_id, str):
             history: int | None = self._history_at(message_id)
+            if not self._may_improve(message_id, envelope, usage):
+                return  # a streamed copy no larger than one already taken in this batch
             key = message_id
         else:  # never merged with anything: one event per line
             history = None
             key = f"line:{session_id}:{envelope.get('uuid')}:{ts}"
+        if not _usable(envelope, message, usage, self.ts_parsed):
+            return
         model = message.get("model")
         if model == SYNTHETIC_MODEL:
             return
@@ -377,6 +387,25 @@ class _Transcript:
         known = self.requests.get(event.event_id)
         if known is None or event.outranks(known):
             self.requests[event.event_id] = event
+            if "advisor_of" not in event.attrs and isinstance(event.attrs.get("message_id"), str):
+                rank = (event.precedence, event.total_tokens, event.output_tokens)
+                self.best_copy[event.attrs["message_id"]] = rank
+
+    def _may_improve(
+        self, message_id: str, envelope: dict[str, Any], usage: dict[str, Any]
+    ) -> bool:
+        """Cheap test before building a request: can this copy beat the batch's best copy?"""
+        best = self.best_copy.get(message_id)
+        tokens = _tokens(usage)
+        rank = (
+            0 if envelope.get("isSidechain") else 1,
+            tokens.all_input + tokens.output_tokens,
+            tokens.output_tokens,
+        )
+        if best is not None and rank <= best:
+            return False
+        self.best_copy[message_id] = rank
+        return True
 
     def _history_at(self, message_id: str) -> int:
         """Messages in context when this request went out (same for every streamed copy)."""
