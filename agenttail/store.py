@@ -8,7 +8,6 @@ nothing and re-reading the same bytes never adds a second event.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,15 +137,6 @@ class SessionRow:
         )
 
 
-_WRITER_LOCKS: dict[str, threading.Lock] = {}
-_WRITER_LOCKS_GUARD = threading.Lock()
-
-
-def _writer_lock(path: Path) -> threading.Lock:
-    with _WRITER_LOCKS_GUARD:
-        return _WRITER_LOCKS.setdefault(str(path.resolve()), threading.Lock())
-
-
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(
@@ -229,19 +219,14 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """A write transaction that takes the write lock up front (no upgrade deadlocks).
-
-        Writers of one process queue on a Python lock first: SQLite's busy handler sleeps in
-        growing steps, which stalled worker threads waiting for each other's commits.
-        """
-        with _writer_lock(self.path):
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        """A write transaction that takes the write lock up front (no upgrade deadlocks)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     # -- sessions ---------------------------------------------------------------------------
 
