@@ -139,6 +139,16 @@ def status(as_json: bool) -> None:
         f" ({data['streams_failing']} failing, {data['bad_lines_total']} bad lines skipped,"
         f" {data['lag_bytes_total']} bytes behind)  db: {data['database']}"
     )
+    upload = data["upload"]
+    if not upload.get("configured"):
+        console.print("upload: not configured (events stay local)")
+    else:
+        console.print(
+            f"upload ({upload.get('exporter')}): {upload.get('pending_events', 0)} pending,"
+            f" {upload.get('sent_events', 0)} sent, {upload.get('set_aside_batches', 0)} batches"
+            f" set aside, pressure {upload.get('queue_pressure')},"
+            f" last error: {upload.get('last_error') or 'none'}"
+        )
     table = Table("agent", "stream", "session", "events", "lag", "errors", "last error")
     for item in data["streams"]:
         table.add_row(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from agenttail.cli import main
@@ -128,3 +129,14 @@ def test_invalid_config_names_the_key(home: Path) -> None:
     assert result.exit_code == 78
     assert "workers" in result.output
     assert "Traceback" not in result.output
+
+
+def test_status_for_humans_names_streams_and_upload_state(
+    claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(claude_dir)
+    output = cli("status")
+    assert "2 events from 1 streams" in output
+    assert "upload: not configured" in output
+    monkeypatch.setenv("AGENTTAIL_UPLOAD_URL", "http://127.0.0.1:9/ingest")
+    assert "upload (http): 2 pending" in cli("status")
