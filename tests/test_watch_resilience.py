@@ -82,3 +82,23 @@ def test_root_created_later_is_watched_at_the_next_refresh(claude_dir: Path) -> 
         assert watcher.refresh() == [root]
     finally:
         watcher.stop()
+
+
+def test_exporter_folder_named_by_the_user_is_not_watched_recursively(tmp_path: Path) -> None:
+    from agenttail.agents.copilot_cli import CopilotCliAgent
+    from agenttail.daemon.tasks import TaskQueue
+    from agenttail.daemon.watch import Watcher
+
+    home = tmp_path / ".copilot"
+    (home / "session-state").mkdir(parents=True)
+    elsewhere = tmp_path / "anywhere"
+    elsewhere.mkdir()
+    agent = CopilotCliAgent(roots=[home], exporter=elsewhere / "copilot-otel.jsonl")
+    watcher = Watcher([agent], TaskQueue())
+    watcher.start()
+    try:
+        assert watcher.observer is not None
+        watches = {Path(w.path): w.is_recursive for w in watcher.observer._watches}  # noqa: SLF001
+    finally:
+        watcher.stop()
+    assert watches == {home: True, elsewhere: False}

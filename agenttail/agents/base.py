@@ -91,6 +91,9 @@ class Agent(Protocol):
         """Meaning of raw records. May read and update ``context.state``."""
         ...
 
+    # Optional: ``watch_recursively(root) -> bool``. The watcher watches a root's subfolders
+    # unless the agent says a root holds its files directly (e.g. a folder named by a user).
+
 
 def discover(agent: Agent) -> Iterator[StreamRef]:
     """Every stream file of ``agent`` under its existing roots.

@@ -76,6 +76,11 @@ class CopilotCliAgent:
     def streams(self) -> Sequence[StreamSpec]:
         return self._streams
 
+    def watch_recursively(self, root: Path) -> bool:
+        """The exporter file's folder may be ``~`` or ``/tmp``: watch only its own entries."""
+        own = self._roots if self._roots is not None else [copilot_home()]
+        return root in own or self._exporter is None or root != self._exporter.parent
+
     def to_events(self, records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
         if context.stream.kind == OTEL_KIND:
             try:

@@ -77,6 +77,8 @@ class Watcher:
         self.observer_factory = observer_factory
         self.observer: BaseObserver | None = None
         self.watched: set[Path] = set()
+        # Roots an agent asked to watch without their subfolders (see Agent.watch_recursively).
+        self.recursive: dict[Path, bool] = {}
         self.polling = False
         self.restarts = 0
         self._lock = threading.Lock()
@@ -109,16 +111,21 @@ class Watcher:
                 self.restarts += 1
                 self._start_observer()
             for agent in self.agents:
+                deep = getattr(agent, "watch_recursively", None)
                 for root in agent.roots():
                     if root in self.watched or not root.is_dir():
                         continue
+                    self.recursive[root] = self.recursive.get(root, False) or (
+                        deep is None or bool(deep(root))
+                    )
                     self._schedule(root)
             return sorted(self.watched)
 
     def _schedule(self, root: Path) -> None:
         assert self.observer is not None
         try:
-            self.observer.schedule(self.handler, str(root), recursive=True)
+            recursive = self.recursive.get(root, True)
+            self.observer.schedule(self.handler, str(root), recursive=recursive)
             self.watched.add(root)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EMFILE) and not self.polling:
