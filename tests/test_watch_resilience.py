@@ -98,7 +98,7 @@ def test_exporter_folder_named_by_the_user_is_not_watched_recursively(tmp_path: 
     watcher.start()
     try:
         assert watcher.observer is not None
-        watches = {Path(w.path): w.is_recursive for w in watcher.observer._watches}  # noqa: SLF001
+        watches = {Path(w.path): w.is_recursive for w in watcher.observer._watches}
     finally:
         watcher.stop()
     assert watches == {home: True, elsewhere: False}
