@@ -214,3 +214,11 @@ def m003_dedup_precedence_index(db: Database) -> None:
         "CREATE INDEX events_dedup_precedence ON events (dedup_key, precedence) "
         "WHERE dedup_key IS NOT NULL"
     )
+
+
+@migrations()
+def m004_drop_unused_indexes(db: Database) -> None:
+    # No query looks events up by session; (dedup_key, precedence) already covers dedup_key.
+    # Every index is paid on each insert of a cold scan.
+    db.execute("DROP INDEX IF EXISTS events_session")
+    db.execute("DROP INDEX IF EXISTS events_dedup")

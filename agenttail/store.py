@@ -29,6 +29,7 @@ MIGRATION_NAMES = (
     "m002_usage_rollup",
     "m003_upload_outbox",
     "m003_dedup_precedence_index",
+    "m004_drop_unused_indexes",
 )
 
 BUSY_TIMEOUT_S = 10.0
