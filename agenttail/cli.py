@@ -17,9 +17,11 @@ from agenttail.report import (
     Window,
     daily_report,
     model_report,
+    monthly_report,
     parse_day,
     resolve_timezone,
     session_report,
+    weekly_report,
 )
 from agenttail.status import status_data
 from agenttail.store import Store
@@ -191,7 +193,8 @@ def _report_command(
         else:
             _print_table(data[key], data["totals"], label)
 
-    command.__doc__ = f"Tokens, requests and cost per {name}."
+    noun = {"date": "day", "session_id": "session"}.get(label, label)
+    command.__doc__ = f"Tokens, requests and cost per {noun}."
     return click.command(name)(command)
 
 
@@ -220,6 +223,8 @@ def report() -> None:
 
 
 report.add_command(_report_command("daily", daily_report, "daily", "date"))
+report.add_command(_report_command("weekly", weekly_report, "weekly", "week"))
+report.add_command(_report_command("monthly", monthly_report, "monthly", "month"))
 report.add_command(_report_command("session", session_report, "sessions", "session_id"))
 report.add_command(_report_command("model", model_report, "models", "model"))
 

@@ -8,7 +8,7 @@ use is a multiple of 15 minutes, so each bucket lies within one local day.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -114,25 +114,42 @@ def _rollup(store: Store | None, window: Window, group: str) -> list[dict[str, A
     )
 
 
-def daily_report(store: Store | None, window: Window) -> dict[str, Any]:
+def _period_report(
+    store: Store | None, window: Window, name: str, label: str, period: Callable[[date], str]
+) -> dict[str, Any]:
+    """Sums per calendar period (day, week, month) in the window's timezone, with models."""
     rows = _rollup(store, window, "bucket")
-    days: dict[str, dict[str, Any]] = {}
+    periods: dict[str, dict[str, Any]] = {}
     per_model: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     totals = _empty()
     for row in rows:
-        day = datetime.fromtimestamp(row["bucket"] * BUCKET_MS / 1000, window.tz).date()
-        key = day.isoformat()
+        key = period(datetime.fromtimestamp(row["bucket"] * BUCKET_MS / 1000, window.tz).date())
         model = row["model"] or "unknown"
-        _add(days.setdefault(key, {"date": key, **_empty()}), row)
+        _add(periods.setdefault(key, {label: key, **_empty()}), row)
         _add(per_model[key].setdefault(model, {"model": model, **_empty()}), row)
         _add(totals, row)
-    daily = []
-    for key in sorted(days):
-        entry = _finish(days[key])
+    entries = []
+    for key in sorted(periods):
+        entry = _finish(periods[key])
         models = sorted(per_model[key].values(), key=lambda m: (-m["total_tokens"], m["model"]))
         entry["models"] = [_finish(m) for m in models]
-        daily.append(entry)
-    return {"daily": daily, "totals": _finish(totals)}
+        entries.append(entry)
+    return {name: entries, "totals": _finish(totals)}
+
+
+def daily_report(store: Store | None, window: Window) -> dict[str, Any]:
+    return _period_report(store, window, "daily", "date", date.isoformat)
+
+
+def weekly_report(store: Store | None, window: Window) -> dict[str, Any]:
+    """Weeks start on Monday (ISO 8601); ``week`` is that Monday's date."""
+    return _period_report(
+        store, window, "weekly", "week", lambda d: (d - timedelta(days=d.weekday())).isoformat()
+    )
+
+
+def monthly_report(store: Store | None, window: Window) -> dict[str, Any]:
+    return _period_report(store, window, "monthly", "month", lambda d: d.strftime("%Y-%m"))
 
 
 def session_report(store: Store | None, window: Window) -> dict[str, Any]:

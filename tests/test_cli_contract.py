@@ -140,3 +140,17 @@ def test_status_for_humans_names_streams_and_upload_state(
     assert "upload: not configured" in output
     monkeypatch.setenv("AGENTTAIL_UPLOAD_URL", "http://127.0.0.1:9/ingest")
     assert "upload (http): 2 pending" in cli("status")
+
+
+def test_weekly_and_monthly_reports_fold_days(claude_dir: Path) -> None:
+    seed(claude_dir)  # 2026-11-01 is a Sunday, 2026-11-03 the next Tuesday
+    weekly = cli("report", "weekly", "--json", "-z", "UTC")
+    assert [(w["week"], w["requests"]) for w in weekly["weekly"]] == [
+        ("2026-10-26", 1),
+        ("2026-11-02", 1),
+    ]
+    monthly = cli("report", "monthly", "--json", "-z", "UTC")
+    assert [(m["month"], m["requests"], m["total_tokens"]) for m in monthly["monthly"]] == [
+        ("2026-11", 2, 103)
+    ]
+    assert monthly["totals"] == cli("report", "daily", "--json", "-z", "UTC")["totals"]
