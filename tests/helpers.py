@@ -156,16 +156,21 @@ class ClaudeSession:
         return record
 
 
+def agenttail_cli(env: dict[str, str], *args: str) -> str:
+    """Run the real CLI in a subprocess; returns stdout, fails the test with stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "agenttail", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def agenttail_daily(env: dict[str, str]) -> Any:
     """A real ``agenttail scan`` then ``report daily --json --timezone UTC`` (subprocesses)."""
-    for args in (["scan"], ["report", "daily", "--json", "--timezone", "UTC"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "agenttail", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    agenttail_cli(env, "scan")
+    return json.loads(agenttail_cli(env, "report", "daily", "--json", "--timezone", "UTC"))

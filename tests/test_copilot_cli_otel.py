@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from agenttail.agents.copilot_cli import CopilotCliAgent
 from agenttail.daemon.worker import StreamProcessor
 from agenttail.readers.base import ReadLimits
 from agenttail.store import Store
+from tests.helpers import agenttail_cli
 
 DAY = 1772366400  # 2026-03-01T12:00:00Z
 RESOURCE = {"attributes": {"service.name": "github-copilot", "service.version": "1.0.84-4"}}
@@ -210,10 +209,7 @@ def test_exporter_path_elsewhere_and_report_totals(tmp_path: Path) -> None:
     env.pop("CLAUDE_CONFIG_DIR", None)
 
     def run(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "agenttail", *args],
-            env=env, check=True, capture_output=True, text=True, timeout=120,
-        ).stdout  # fmt: skip
+        return agenttail_cli(env, *args)
 
     run("scan")
     run("scan")

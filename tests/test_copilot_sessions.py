@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from agenttail.daemon.worker import StreamProcessor
 from agenttail.readers.base import ReadLimits
 from agenttail.store import Store
 from scripts import gen_copilot_home as GEN
+from tests.helpers import agenttail_cli
 
 
 def process(user: Path, store: Store) -> None:
@@ -128,10 +127,7 @@ def test_report_matches_generator_and_status_lists_shared_stream_once(tmp_path: 
     env.pop("CLAUDE_CONFIG_DIR", None)
 
     def run(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "agenttail", *args],
-            env=env, check=True, capture_output=True, text=True, timeout=120,
-        ).stdout  # fmt: skip
+        return agenttail_cli(env, *args)
 
     run("scan")
     run("scan")  # a second pass (overlap re-read, unchanged files) changes nothing
