@@ -199,22 +199,32 @@ def _report_command(
 
 
 def _print_table(rows: list[dict[str, Any]], totals: dict[str, Any], label: str) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(label, "input", "output", "cache read", "cache write", "total", "requests", "$")
-    for row in [*rows, {**totals, label: "total"}]:
+    table = Table(box=box.SIMPLE_HEAD, show_footer=True)
+    numbers = (
+        ("input", "input_tokens"),
+        ("output", "output_tokens"),
+        ("cache read", "cache_read_tokens"),
+        ("cache write", "cache_write_tokens"),
+        ("total", "total_tokens"),
+        ("requests", "requests"),
+    )
+    table.add_column(label, footer="total", no_wrap=True)
+    for header, key in numbers:
+        table.add_column(header, footer=f"{totals[key]:,}", justify="right", no_wrap=True)
+    table.add_column("$", footer=f"{totals['cost_usd']:.2f}", justify="right", no_wrap=True)
+    for row in rows:
         table.add_row(
             str(row[label])[:40],
-            f"{row['input_tokens']:,}",
-            f"{row['output_tokens']:,}",
-            f"{row['cache_read_tokens']:,}",
-            f"{row['cache_write_tokens']:,}",
-            f"{row['total_tokens']:,}",
-            f"{row['requests']:,}",
+            *(f"{row[key]:,}" for _header, key in numbers),
             f"{row['cost_usd']:.2f}",
         )
-    Console().print(table)
+    # Piped output is not cut to 80 columns: whole numbers matter more than the width.
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(table)
 
 
 @main.group()

@@ -154,3 +154,12 @@ def test_weekly_and_monthly_reports_fold_days(claude_dir: Path) -> None:
         ("2026-11", 2, 103)
     ]
     assert monthly["totals"] == cli("report", "daily", "--json", "-z", "UTC")["totals"]
+
+
+def test_report_table_for_humans_shows_whole_numbers(claude_dir: Path) -> None:
+    seed(claude_dir)
+    lines = cli("report", "daily", "-z", "UTC").splitlines()
+    (first,) = [line for line in lines if "2026-11-01" in line]
+    assert first.split()[1:7] == ["10", "20", "30", "40", "100", "1"]
+    (total,) = [line for line in lines if line.strip().startswith("total")]
+    assert total.split()[1:7] == ["11", "22", "30", "40", "103", "2"]
