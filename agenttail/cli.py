@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import orjson
@@ -24,7 +25,7 @@ from agenttail.report import (
     weekly_report,
 )
 from agenttail.status import status_data
-from agenttail.store import Store
+from agenttail.store import Store, is_damage
 
 if TYPE_CHECKING:
     from agenttail.agents.base import Agent
@@ -54,6 +55,18 @@ def _agents(config: Config) -> list[Agent]:
 
     wanted = config.get_list("agents")
     return load_agents(set(wanted) if wanted else None)
+
+
+def _damaged(paths: AppPaths, exc: sqlite3.DatabaseError) -> NoReturn:
+    """A clear message instead of a traceback when the state database is unreadable."""
+    if not is_damage(exc):
+        raise exc
+    click.echo(
+        f"agenttail: the state database {paths.database} is damaged ({exc}). The next "
+        "`agenttail scan` or daemon start moves it aside and reads every session again.",
+        err=True,
+    )
+    sys.exit(1)
 
 
 def open_readonly(paths: AppPaths) -> Store | None:
@@ -125,6 +138,8 @@ def status(as_json: bool) -> None:
     store = open_readonly(paths)
     try:
         data = status_data(store)
+    except sqlite3.DatabaseError as exc:
+        _damaged(paths, exc)
     finally:
         if store is not None:
             store.close()
@@ -185,6 +200,8 @@ def _report_command(
         store = open_readonly(paths)
         try:
             data = build(store, window)
+        except sqlite3.DatabaseError as exc:
+            _damaged(paths, exc)
         finally:
             if store is not None:
                 store.close()

@@ -8,6 +8,7 @@ nothing and re-reading the same bytes never adds a second event.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,6 +139,22 @@ class SessionRow:
         )
 
 
+def is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """A corrupt or foreign file, as opposed to a busy or locked database."""
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
+def quarantine(path: Path) -> Path:
+    """Move a damaged database (and its WAL files) aside, keeping it for inspection."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            part.rename(Path(f"{target}{suffix}"))
+    return target
+
+
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(
@@ -188,7 +205,22 @@ class Store:
                 applied = set()
             if applied >= set(MIGRATION_NAMES):
                 return
-        cls(path).close()
+        try:
+            cls(path).close()
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            import structlog  # only here: report and status never import it
+
+            moved = quarantine(path)
+            structlog.stdlib.get_logger(__name__).error(
+                "store_damaged_rebuilding",
+                database=str(path),
+                moved_to=str(moved),
+                error=str(exc),
+                hint="every stream is read again from the agents' files",
+            )
+            cls(path).close()
 
     @property
     def db(self) -> Database:

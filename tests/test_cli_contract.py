@@ -163,3 +163,17 @@ def test_report_table_for_humans_shows_whole_numbers(claude_dir: Path) -> None:
     assert first.split()[1:7] == ["10", "20", "30", "40", "100", "1"]
     (total,) = [line for line in lines if line.strip().startswith("total")]
     assert total.split()[1:7] == ["11", "22", "30", "40", "103", "2"]
+
+
+def test_damaged_state_database_is_moved_aside_and_rebuilt(home: Path, claude_dir: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "agenttail.db").write_bytes(b"this is not an SQLite database\n" * 200)
+    for command in (["report", "daily", "--json"], ["status"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1
+        assert "is damaged" in result.output
+        assert "Traceback" not in result.output
+    seed(claude_dir)  # a scan moves the damaged file aside and reads every session again
+    (kept,) = home.glob("agenttail.db.damaged-*")
+    assert kept.read_bytes().startswith(b"this is not an SQLite database")
+    assert cli("report", "daily", "--json")["totals"]["requests"] == 2
