@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from agenttail.agents.base import AgentContext, StreamRef, StreamSpec, discover
 from agenttail.agents.claude_code import ClaudeCodeAgent
 from agenttail.config import load_config
@@ -198,3 +200,31 @@ def test_migration_names_constant_matches_the_migrations() -> None:
     db = Database(memory=True)
     migrations.apply(db)
     assert tuple(m.name for m in migrations.applied(db)) == MIGRATION_NAMES
+
+
+def test_a_locked_store_delays_a_stream_without_losing_it(
+    claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import agenttail.store
+
+    monkeypatch.setattr(agenttail.store, "BUSY_TIMEOUT_S", 0.2)
+    s = ClaudeSession(claude_dir)
+    s.write(s.assistant("2026-11-01T10:00:00Z", "m1"), s.assistant("2026-11-01T10:01:00Z", "m2"))
+    (ref,) = refs(claude_dir)
+    paths = AppPaths.resolve().ensure()
+    with Store(paths.database) as store:
+        processor = StreamProcessor(store, {"claude_code": ClaudeCodeAgent()})
+        holder = sqlite3.connect(paths.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # someone else holds the write lock
+        try:
+            outcome = processor.process(ref)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert outcome.error is not None and "locked" in outcome.error
+        assert store.events_total() == 0
+        again = processor.process(ref)
+        assert again.error is None
+        assert store.events_total() == 2
