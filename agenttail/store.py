@@ -264,8 +264,16 @@ class Store:
     # -- sessions ---------------------------------------------------------------------------
 
     def sessions(self) -> dict[tuple[str, str], SessionRow]:
-        """Every tracked stream keyed like the task queue: (path, stream)."""
-        rows = self.query("SELECT * FROM sessions")
+        """Every tracked stream keyed like the task queue: (path, stream).
+
+        For the sweep: stats and retry state only; watermark and state are left out (read per
+        stream by ``session``), so a sweep over thousands of streams parses no JSON.
+        """
+        rows = self.query(
+            "SELECT session_id, stream, path, agent, watermark_kind, NULL AS watermark,"
+            " NULL AS state, file_dev, file_ino, file_size, file_mtime_ns, error_count,"
+            " next_retry_at FROM sessions"
+        )
         return {(r["path"], r["stream"]): SessionRow.from_row(r) for r in rows}
 
     def session(self, ref: StreamRef) -> SessionRow | None:

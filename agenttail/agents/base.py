@@ -109,11 +109,43 @@ def discover(agent: Agent) -> Iterator[StreamRef]:
         roots.add(real)
         for spec in agent.streams():
             for pattern in spec.patterns:
-                for path in root.glob(pattern):
-                    if path in seen or not path.is_file():
+                for name in _files_matching(str(root), pattern.split("/")):
+                    path = Path(name)
+                    if path in seen:
                         continue
                     seen.add(path)
                     yield StreamRef(agent.name, spec, path, spec.session_id(path))
+
+
+def _files_matching(folder: str, parts: list[str]) -> Iterator[str]:
+    """Files under ``folder`` matching the glob ``parts`` (one per level; hidden names too).
+
+    Walks with ``os.scandir`` so file types come from the directory entries: a sweep over
+    thousands of sessions pays one ``stat`` per file (the staleness check), not two.
+    """
+    head, rest = parts[0], parts[1:]
+    if not any(char in head for char in "*?["):
+        child = f"{folder}{os.sep}{head}"
+        if rest:
+            yield from _files_matching(child, rest)
+        elif Path(child).is_file():
+            yield child
+        return
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if not fnmatch.fnmatchcase(entry.name, head):
+                continue
+            try:
+                if rest and entry.is_dir():
+                    yield from _files_matching(entry.path, rest)
+                elif not rest and entry.is_file():
+                    yield entry.path
+            except OSError:
+                continue
 
 
 def match_path(agent: Agent, path: Path) -> StreamRef | None:
