@@ -228,3 +228,22 @@ def test_a_locked_store_delays_a_stream_without_losing_it(
         again = processor.process(ref)
         assert again.error is None
         assert store.events_total() == 2
+
+
+def test_discovery_matches_pattern_depth_files_only_and_hidden_folders(claude_dir: Path) -> None:
+    projects = claude_dir / "projects"
+    (projects / ".hidden-project").mkdir(parents=True)
+    (projects / ".hidden-project" / "s1.jsonl").write_text("")
+    (projects / "p" / "s2.jsonl").mkdir(parents=True)  # a folder named like a session
+    (projects / "p" / "s3.jsonl").write_text("")
+    (projects / "p" / "s3" / "subagents").mkdir(parents=True)
+    (projects / "p" / "s3" / "subagents" / "agent-a1.jsonl").write_text("")
+    (projects / "p" / "deep" / "er").mkdir(parents=True)
+    (projects / "p" / "deep" / "er" / "x.jsonl").write_text("")  # matches no pattern depth
+    (projects / "top.jsonl").write_text("")
+    found = {r.path.relative_to(projects).as_posix(): r.session_id for r in refs(claude_dir)}
+    assert found == {
+        ".hidden-project/s1.jsonl": "s1",
+        "p/s3.jsonl": "s3",
+        "p/s3/subagents/agent-a1.jsonl": "s3",
+    }
