@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from agenttail.agents.base import AgentContext, StreamSpec
+from agenttail.agents.fields import as_dict
 from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
 from agenttail.pricing import TokenCounts, cost_usd
 from agenttail.readers.base import Record
@@ -128,10 +129,6 @@ def _tokens(usage: dict[str, Any]) -> TokenCounts:
     )
 
 
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 class ClaudeCodeAgent:
     name = AGENT
 
@@ -183,7 +180,7 @@ class _Transcript:
             elif kind == "system":
                 self._system(data)
             elif kind == "progress":
-                embedded = _dict(_dict(data.get("data")).get("message"))
+                embedded = as_dict(as_dict(data.get("data")).get("message"))
                 if embedded.get("type") == "assistant":
                     self._assistant(embedded, outer=data)
         for event in self.requests.values():  # priced once per request, not per copy
@@ -249,7 +246,7 @@ class _Transcript:
     def _user(self, data: dict[str, Any]) -> None:
         where = self._base(data)
         session_id = where[0]
-        message = _dict(data.get("message"))
+        message = as_dict(data.get("message"))
         content = message.get("content")
         blocks = content if isinstance(content, list) else []
         results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
@@ -287,7 +284,7 @@ class _Transcript:
         subtype = data.get("subtype")
         uuid = data.get("uuid")
         if subtype == "compact_boundary" and isinstance(uuid, str):
-            meta = _dict(data.get("compactMetadata"))
+            meta = as_dict(data.get("compactMetadata"))
             attrs = {"trigger": meta.get("trigger"), "pre_tokens": meta.get("preTokens")}
             event = self._emit(EventKind.COMPACTION, uuid, data, where, attrs)
             self.state["compaction_id"] = event.event_id
@@ -309,7 +306,7 @@ class _Transcript:
         envelope = data if outer is None else {**data, "sessionId": outer.get("sessionId")}
         where = self._base(envelope)
         session_id, ts, project = where
-        message = _dict(data.get("message"))
+        message = as_dict(data.get("message"))
         if data.get("isApiErrorMessage"):
             self._api_error(envelope, where)
             return

@@ -22,11 +22,10 @@ from agenttail.agents.copilot_events import (
     FILE_PRECEDENCE,
     TRACE_PRECEDENCE,
     EventStream,
-    as_dict,
-    as_int,
     copy_group,
     strip_model,
 )
+from agenttail.agents.fields import as_dict, as_int
 from agenttail.agents.vscode_paths import user_dirs, workspace_project
 from agenttail.events import EventKind, MetricEvent, stable_id
 from agenttail.pricing import TokenCounts, cost_usd

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agenttail.agents.base import AgentContext
+from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
 from agenttail.pricing import TokenCounts, cost_usd
 from agenttail.readers.base import Record
@@ -25,25 +26,6 @@ FILE_PRECEDENCE = 0  # session files: optional, coarser counts
 def copy_group(agent: str, what: str, session_id: str) -> str:
     """The dedup group of one session's ``what`` (tokens, tools, turns) across its sources."""
     return f"{agent}-{what}:{session_id}"
-
-
-def as_int(value: object) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value:
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(float(value))
-        except ValueError:
-            return 0
-    return 0
-
-
-def as_dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def strip_model(model: object) -> str | None:

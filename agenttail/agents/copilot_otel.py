@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from agenttail.agents.base import AgentContext
-from agenttail.agents.copilot_events import TRACE_PRECEDENCE, as_dict, as_int, copy_group
+from agenttail.agents.copilot_events import TRACE_PRECEDENCE, copy_group
+from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
 from agenttail.pricing import TokenCounts, cost_usd
 from agenttail.readers.base import Record
