@@ -194,7 +194,7 @@ def test_stop_event_ends_a_long_read_between_batches(claude_dir: Path) -> None:
 def test_migration_names_constant_matches_the_migrations() -> None:
     from sqlite_utils import Database
 
-    from agenttail.migrations import migrations
+    from agenttail.store.migrations import migrations
     from agenttail.store import MIGRATION_NAMES
 
     db = Database(memory=True)

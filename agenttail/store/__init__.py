@@ -24,7 +24,7 @@ from agenttail.readers.base import ReadResult
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-# Names of every schema migration (agenttail/migrations.py), in order; a test keeps them equal.
+# Names of every schema migration (agenttail/store/migrations.py), in order; a test keeps them equal.
 MIGRATION_NAMES = (
     "m001_sessions_and_events",
     "m002_usage_rollup",
@@ -176,7 +176,7 @@ class Store:
         self.conn = _connect(path, readonly)
         self._db: Database | None = None
         if not readonly:
-            from agenttail.migrations import migrations
+            from agenttail.store.migrations import migrations
 
             self.db.execute("PRAGMA synchronous = NORMAL")
             # Checkpoint (and fsync) every ~32 MB of WAL rather than every 4 MB: during a
