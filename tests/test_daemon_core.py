@@ -194,8 +194,8 @@ def test_stop_event_ends_a_long_read_between_batches(claude_dir: Path) -> None:
 def test_migration_names_constant_matches_the_migrations() -> None:
     from sqlite_utils import Database
 
-    from agenttail.store.migrations import migrations
     from agenttail.store import MIGRATION_NAMES
+    from agenttail.store.migrations import migrations
 
     db = Database(memory=True)
     migrations.apply(db)

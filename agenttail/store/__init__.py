@@ -24,7 +24,7 @@ from agenttail.readers.base import ReadResult
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-# Names of every schema migration (agenttail/store/migrations.py), in order; a test keeps them equal.
+# Names of every schema migration (store/migrations.py), in order; a test keeps them equal.
 MIGRATION_NAMES = (
     "m001_sessions_and_events",
     "m002_usage_rollup",
