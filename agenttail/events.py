@@ -22,6 +22,25 @@ class EventKind(StrEnum):
     TURN = "turn"
 
 
+NANOS_PER_USD = 1_000_000_000
+
+
+def usd(nusd: int | None) -> float | None:
+    """Dollars for display and JSON, from exact integer nanodollars."""
+    return None if nusd is None else nusd / NANOS_PER_USD
+
+
+def nusd_from_usd(value: object) -> int | None:
+    """Nanodollars from a dollar amount a source recorded (a JSON number), exactly as written."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        return None
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    return int((Decimal(repr(value)) * NANOS_PER_USD).to_integral_value(ROUND_HALF_EVEN))
+
+
 def stable_id(*parts: object) -> str:
     """A deterministic id from the agent's own ids: re-reads of the same bytes give the same id."""
     text = "\x1f".join("" if part is None else str(part) for part in parts)
@@ -109,6 +128,15 @@ class MetricEvent:
     ``dedup_key`` groups copies of one thing seen in several places (a Claude message and its
     sidechain replay; a Copilot session's tokens from its transcript and from its traces):
     only the rows of the group's highest ``precedence`` are counted.
+
+    Cost is kept in integer nanodollars (``cost_nusd``: priced from genai-prices or custom
+    prices; ``recorded_cost_nusd``: what the source itself recorded), so sums are exact and do
+    not depend on the order of ingestion. ``None`` means unpriced, never $0.
+
+    ``tokens_known`` is False for a request whose token counts the source did not record (it
+    still counts as a request); ``estimated`` marks counts that are estimates, which are never
+    added to measured totals. ``seq`` orders re-appended copies of one record ("last copy
+    wins"): a copy with a higher ``seq`` replaces the stored one at the same precedence.
     """
 
     event_id: str
@@ -126,13 +154,21 @@ class MetricEvent:
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
-    cost_usd: float | None = None
+    cost_nusd: int | None = None
+    recorded_cost_nusd: int | None = None
+    tokens_known: bool = True
+    estimated: bool = False
     tool_name: str | None = None
     ok: bool | None = None
     duration_ms: float | None = None
+    ttft_ms: float | None = None
+    context_tokens: int | None = None
+    history_len: int | None = None
+    error_class: str | None = None
     dedup_key: str | None = None
     is_sidechain: bool = False
     precedence: int = 1
+    seq: int = 0
     attrs: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -147,10 +183,17 @@ class MetricEvent:
     def outranks(self, other: MetricEvent) -> bool:
         """Whether this copy should replace ``other`` (a copy with the same event_id).
 
-        Higher precedence wins (a main-chain copy beats a sidechain replay); then the larger
-        total (streaming snapshots grow), then larger output, then cost. The store's upsert
-        applies the same order in SQL.
+        Higher precedence wins (a main-chain copy beats a sidechain replay); then the later copy
+        (``seq``), then the larger total (streaming snapshots grow), then larger output, then
+        cost. The store's upsert applies the same order in SQL.
         """
-        mine = (self.precedence, self.total_tokens, self.output_tokens, self.cost_usd or 0.0)
-        theirs = (other.precedence, other.total_tokens, other.output_tokens, other.cost_usd or 0.0)
-        return mine > theirs
+        return self.rank() > other.rank()
+
+    def rank(self) -> tuple[int, int, int, int, int]:
+        return (
+            self.precedence,
+            self.seq,
+            self.total_tokens,
+            self.output_tokens,
+            self.cost_nusd or 0,
+        )

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import threading
 import warnings
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from agenttail.events import TokenCounts
+from agenttail.events import NANOS_PER_USD, TokenCounts
 
 if TYPE_CHECKING:
     from genai_prices import Usage
 
-__all__ = ["TokenCounts", "cost_usd"]
+__all__ = ["TokenCounts", "cost_nusd"]
 
 # Inputs this large may hit a tiered (long-context) price: always use the full calculation.
 LINEAR_INPUT_LIMIT = 190_000
@@ -71,13 +71,17 @@ def _rates(model: str, provider: str | None) -> tuple[Decimal, ...] | None:
     return tuple(rates)
 
 
-def cost_usd(model: str | None, tokens: TokenCounts, provider: str | None = None) -> float | None:
-    """USD cost of one request, or None for an unknown model."""
+def _nanos(price: Decimal) -> int:
+    return int((price * NANOS_PER_USD).to_integral_value(ROUND_HALF_EVEN))
+
+
+def cost_nusd(model: str | None, tokens: TokenCounts, provider: str | None = None) -> int | None:
+    """Cost of one request in integer nanodollars, or None for a model without a price."""
     if not model or model == "<synthetic>":
         return None
     if tokens.all_input >= LINEAR_INPUT_LIMIT:
         price = _exact(model, tokens, provider)
-        return None if price is None else float(price)
+        return None if price is None else _nanos(price)
     rates = _rates(model, provider)
     if rates is None:
         return None
@@ -90,4 +94,4 @@ def cost_usd(model: str | None, tokens: TokenCounts, provider: str | None = None
         + per_5m * tokens.cache_write_5m_tokens
         + per_1h * tokens.cache_write_1h_tokens
     )
-    return float(total)
+    return _nanos(total)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tzlocal
 
+from agenttail.events import usd
 from agenttail.store import Store
 
 BUCKET_MS = 15 * 60 * 1000
@@ -66,28 +67,29 @@ class Window:
 
 
 def _empty() -> dict[str, Any]:
-    return {**dict.fromkeys(TOKEN_KEYS, 0), "total_tokens": 0, "cost_usd": 0.0, "requests": 0}
+    return {**dict.fromkeys(TOKEN_KEYS, 0), "total_tokens": 0, "cost_usd": 0, "requests": 0}
 
 
 def _add(target: dict[str, Any], row: dict[str, Any]) -> None:
+    """Integer sums only (cost in nanodollars until ``_finish``): the order never matters."""
     for key in TOKEN_KEYS:
         target[key] += row[key]
     target["total_tokens"] += sum(row[key] for key in TOKEN_KEYS)
-    target["cost_usd"] += row["cost_usd"] or 0.0
+    target["cost_usd"] += row["cost_nusd"] or 0
     target["requests"] += row["requests"]
 
 
 def _finish(entry: dict[str, Any]) -> dict[str, Any]:
-    entry["cost_usd"] = round(entry["cost_usd"], 6)
+    entry["cost_usd"] = usd(entry["cost_usd"])
     return entry
 
 
 _SUMS = """
     sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
     sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
-    sum(cost_usd) AS cost_usd, count(*) AS requests
+    sum(cost_nusd) AS cost_nusd, count(*) AS requests
 """
-_WHERE = "kind = 'llm_request' AND counted = 1 AND ts_ms >= ? AND ts_ms < ?"
+_WHERE = "kind = 'llm_request' AND counted = 1 AND estimated = 0 AND ts_ms >= ? AND ts_ms < ?"
 
 
 def _query(store: Store | None, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
@@ -99,7 +101,7 @@ def _query(store: Store | None, sql: str, params: Iterable[Any]) -> list[dict[st
 _ROLLUP_SUMS = """
     sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
     sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
-    sum(cost_usd) AS cost_usd, sum(requests) AS requests
+    sum(cost_nusd) AS cost_nusd, sum(requests) AS requests
 """
 
 

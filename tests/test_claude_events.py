@@ -174,10 +174,10 @@ def test_turns_compaction_errors_and_context(claude_dir: Path) -> None:
     assert first["run_id"] != second["run_id"] == third["run_id"]
     assert first["cache_write_tokens"] == 50
     assert (first["cache_write_5m_tokens"], first["cache_write_1h_tokens"]) == (30, 20)
-    assert first["attrs"]["context_tokens"] == 5 + 100 + 50
-    assert first["attrs"]["history_len"] == 1
-    assert second["attrs"]["history_len"] == 3
-    assert third["attrs"]["history_len"] == 0
+    assert first["context_tokens"] == 5 + 100 + 50
+    assert first["history_len"] == 1
+    assert second["history_len"] == 3
+    assert third["history_len"] == 0
     (compaction,) = events("compaction")
     assert third["attrs"]["compaction_id"] == compaction["event_id"]
     assert "compaction_id" not in second["attrs"]
@@ -186,7 +186,9 @@ def test_turns_compaction_errors_and_context(claude_dir: Path) -> None:
     assert first["project"] == "/home/dev/shop"
     assert first["attrs"]["git_branch"] == "main"
     assert first["attrs"]["agent_version"] == "2.1.44"
-    assert first["cost_usd"] > 0
+    # claude-sonnet-4 per token in nUSD: input 3000, output 15000, cache read 300, 5m write
+    # 3750, 1h write 6000 ($3, $15, $0.30, $3.75, $6 per million); output defaults to 100.
+    assert first["cost_nusd"] == 5 * 3000 + 100 * 15000 + 100 * 300 + 30 * 3750 + 20 * 6000
 
 
 def test_rereading_the_same_bytes_creates_no_new_event(claude_dir: Path) -> None:
@@ -310,7 +312,7 @@ def test_report_rollup_matches_the_events_it_summarizes(claude_dir: Path) -> Non
             db.db.query(
                 "SELECT sum(input_tokens) AS i, sum(output_tokens) AS o,"
                 " sum(cache_read_tokens) AS r, sum(cache_write_tokens) AS w,"
-                " count(*) AS n, round(sum(cost_usd), 6) AS c"
+                " count(*) AS n, sum(cost_nusd) AS c"
                 " FROM events WHERE kind = 'llm_request' AND counted = 1"
             )
         )
@@ -318,7 +320,7 @@ def test_report_rollup_matches_the_events_it_summarizes(claude_dir: Path) -> Non
     assert (got["input_tokens"], got["output_tokens"]) == (direct["i"], direct["o"])
     assert (got["cache_read_tokens"], got["cache_write_tokens"]) == (direct["r"], direct["w"])
     assert got["requests"] == direct["n"] == 60
-    assert got["cost_usd"] == direct["c"]
+    assert got["cost_usd"] == direct["c"] / 1e9
 
 
 def test_usage_of_an_assistant_line_too_long_to_hold_is_salvaged(

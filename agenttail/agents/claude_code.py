@@ -18,8 +18,8 @@ import orjson
 
 from agenttail.agents.base import AgentContext, StreamSpec
 from agenttail.agents.fields import as_dict
-from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
-from agenttail.pricing import TokenCounts, cost_usd
+from agenttail.events import EventKind, MetricEvent, nusd_from_usd, parse_iso_ms, stable_id
+from agenttail.pricing import TokenCounts, cost_nusd
 from agenttail.readers.base import Record
 from agenttail.readers.jsonl import JsonlReader
 
@@ -184,7 +184,7 @@ class _Transcript:
                 if embedded.get("type") == "assistant":
                     self._assistant(embedded, outer=data)
         for event in self.requests.values():  # priced once per request, not per copy
-            event.cost_usd = cost_usd(event.model, TokenCounts.of(event), "anthropic")
+            event.cost_nusd = cost_nusd(event.model, TokenCounts.of(event), "anthropic")
         return self.out + list(self.requests.values())
 
     # -- helpers ----------------------------------------------------------------------------
@@ -332,7 +332,7 @@ class _Transcript:
             return
         request_id = envelope.get("requestId")
         attrs = self._common_attrs(envelope)
-        attrs.update(message_id=message_id, history_len=history)
+        attrs["message_id"] = message_id
         if isinstance(request_id, str):
             attrs["request_id"] = request_id
         if isinstance(message.get("stop_reason"), str):
@@ -340,8 +340,6 @@ class _Transcript:
         for field in ("service_tier", "speed"):
             if isinstance(usage.get(field), str):
                 attrs[field] = usage[field]
-        if isinstance(envelope.get("costUSD"), int | float):
-            attrs["reported_cost_usd"] = envelope["costUSD"]
         compaction = self.state.pop("compaction_id", None)
         if compaction:
             attrs["compaction_id"] = compaction
@@ -357,6 +355,8 @@ class _Transcript:
             model=model if isinstance(model, str) else None,
             is_sidechain=sidechain,
             precedence=0 if sidechain else 1,
+            recorded_cost_nusd=nusd_from_usd(envelope.get("costUSD")),
+            history_len=history,
             attrs=attrs,
         )
         self._request(base, _tokens(usage))
@@ -373,14 +373,15 @@ class _Transcript:
                     base,
                     event_id=stable_id(AGENT, "llm_request", key, "advisor", index),
                     model=item["model"],
-                    attrs={**attrs, "advisor_of": message_id, "history_len": history},
+                    recorded_cost_nusd=None,
+                    attrs={**attrs, "advisor_of": message_id},
                 )
                 self._request(advisor, _tokens(item))
 
     def _request(self, event: MetricEvent, tokens: TokenCounts) -> None:
         for name, value in tokens.fields().items():
             setattr(event, name, value)
-        event.attrs["context_tokens"] = tokens.all_input
+        event.context_tokens = tokens.all_input
         known = self.requests.get(event.event_id)
         if known is None or event.outranks(known):
             self.requests[event.event_id] = event

@@ -28,7 +28,7 @@ from agenttail.agents.copilot_events import (
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.agents.vscode_paths import user_dirs, workspace_project
 from agenttail.events import EventKind, MetricEvent, stable_id
-from agenttail.pricing import TokenCounts, cost_usd
+from agenttail.pricing import TokenCounts, cost_nusd
 from agenttail.readers.base import Record
 from agenttail.readers.json_document import HEADER_POSITION, JsonDocumentReader
 from agenttail.readers.jsonl import JsonlReader
@@ -238,7 +238,7 @@ def request_events(
             project=project,
             model=model,
             **tokens.fields(),
-            cost_usd=cost_usd(model, tokens),
+            cost_nusd=cost_nusd(model, tokens),
             ok=not failed,
             dedup_key=copy_group(AGENT, "tokens", session_id),
             precedence=FILE_PRECEDENCE,
@@ -419,14 +419,14 @@ class _Spans:
             reasoning_tokens=as_int(span.get("reasoning_tokens")),
         )
         ttft = span.get("ttft_ms")
-        if isinstance(ttft, int | float):
-            attrs["ttft_ms"] = float(ttft)
         attrs["provider"] = span.get("provider_name")
         return MetricEvent(
             kind=EventKind.LLM_REQUEST,
             model=model,
             **tokens.fields(),
-            cost_usd=cost_usd(model if isinstance(model, str) else None, tokens),
+            cost_nusd=cost_nusd(model if isinstance(model, str) else None, tokens),
+            ttft_ms=float(ttft) if isinstance(ttft, int | float) else None,
+            context_tokens=tokens.all_input,
             dedup_key=copy_group(AGENT, "tokens", session),
             **common,
         )

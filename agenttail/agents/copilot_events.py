@@ -15,7 +15,7 @@ from typing import Any
 from agenttail.agents.base import AgentContext
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
-from agenttail.pricing import TokenCounts, cost_usd
+from agenttail.pricing import TokenCounts, cost_nusd
 from agenttail.readers.base import Record
 
 MAX_PENDING_TOOLS = 2000
@@ -139,7 +139,7 @@ class EventStream:
                 project=self.state.get("project"),
                 model=model,
                 **tokens.fields(),
-                cost_usd=cost_usd(model, tokens),
+                cost_nusd=cost_nusd(model, tokens),
                 dedup_key=copy_group(self.agent, "tokens", self.session_id),
                 precedence=FILE_PRECEDENCE,
                 attrs={"source": "events"},

@@ -24,7 +24,7 @@ from agenttail.agents.base import AgentContext
 from agenttail.agents.copilot_events import TRACE_PRECEDENCE, copy_group
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
-from agenttail.pricing import TokenCounts, cost_usd
+from agenttail.pricing import TokenCounts, cost_nusd
 from agenttail.readers.base import Record
 
 UNKNOWN_SESSION = "unknown"
@@ -182,7 +182,7 @@ class OtelFile:
                 ts_ms=ts,
                 model=model,
                 **tokens.fields(),
-                cost_usd=cost_usd(model, tokens),
+                cost_nusd=cost_nusd(model, tokens),
                 ok=ok,
                 duration_ms=duration_ms,
                 dedup_key=group,

@@ -31,6 +31,7 @@ MIGRATION_NAMES = (
     "m003_upload_outbox",
     "m003_dedup_precedence_index",
     "m004_drop_unused_indexes",
+    "m005_event_schema_v2",
 )
 
 BUSY_TIMEOUT_S = 10.0
@@ -47,36 +48,45 @@ _EVENT_COLUMNS = (
     "ts_ms",
     *TOKEN_FIELDS,
     "total_tokens",
-    "cost_usd",
+    "cost_nusd",
+    "recorded_cost_nusd",
+    "tokens_known",
+    "estimated",
     "tool_name",
     "ok",
     "duration_ms",
+    "ttft_ms",
+    "context_tokens",
+    "history_len",
+    "error_class",
     "dedup_key",
     "is_sidechain",
     "precedence",
+    "seq",
     "source_path",
     "attrs",
     "updated_at",
 )
 _REPLACED = [c for c in _EVENT_COLUMNS if c != "event_id"]
 
-# A copy replaces the stored one when it has a higher precedence (a main-chain copy beats a
-# sidechain replay), or the same precedence and a larger (total, output, cost): streaming
-# snapshots only grow.
+
+def _rank(row: str) -> str:
+    return (
+        f"({row}.precedence, {row}.seq, {row}.total_tokens, {row}.output_tokens,"
+        f" COALESCE({row}.cost_nusd, 0))"
+    )
+
+
+# A copy replaces the stored one when it ranks higher: a higher precedence (a main-chain copy
+# beats a sidechain replay), then a later copy (seq: "last copy wins" sources), then a larger
+# (total, output, cost): streaming snapshots only grow. MetricEvent.rank is the same order.
 _UPSERT_EVENT = f"""
 INSERT INTO events ({", ".join(_EVENT_COLUMNS)})
-VALUES ({", ".join("?" for _ in _EVENT_COLUMNS)})
+VALUES ({", ".join(f":{c}" for c in _EVENT_COLUMNS)})
 ON CONFLICT (event_id) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in _REPLACED)},
     revision = events.revision + 1
-WHERE excluded.precedence > events.precedence
-   OR (excluded.precedence = events.precedence AND (
-        excluded.total_tokens > events.total_tokens
-        OR (excluded.total_tokens = events.total_tokens
-            AND excluded.output_tokens > events.output_tokens)
-        OR (excluded.total_tokens = events.total_tokens
-            AND excluded.output_tokens = events.output_tokens
-            AND COALESCE(excluded.cost_usd, 0) > COALESCE(events.cost_usd, 0))))
+WHERE {_rank("excluded")} > {_rank("events")}
 """
 
 # Within a dedup group (copies of one thing from different places: a sidechain replay of a
@@ -406,32 +416,37 @@ class Store:
         return int(row[0])
 
 
-def _event_row(event: MetricEvent, source: str, now_ms: int) -> list[Any]:
-    return [
-        event.event_id,
-        str(event.kind),
-        event.agent,
-        event.session_id,
-        event.run_id,
-        event.project,
-        event.model,
-        event.ts_ms,
-        event.input_tokens,
-        event.output_tokens,
-        event.cache_read_tokens,
-        event.cache_write_tokens,
-        event.cache_write_5m_tokens,
-        event.cache_write_1h_tokens,
-        event.reasoning_tokens,
-        event.total_tokens,
-        event.cost_usd,
-        event.tool_name,
-        None if event.ok is None else int(event.ok),
-        event.duration_ms,
-        event.dedup_key,
-        int(event.is_sidechain),
-        event.precedence,
-        source,
-        orjson.dumps(event.attrs).decode() if event.attrs else None,
-        now_ms,
-    ]
+def _event_row(event: MetricEvent, source: str, now_ms: int) -> dict[str, Any]:
+    """The event's row, by column name."""
+    row: dict[str, Any] = {
+        "event_id": event.event_id,
+        "kind": str(event.kind),
+        "agent": event.agent,
+        "session_id": event.session_id,
+        "run_id": event.run_id,
+        "project": event.project,
+        "model": event.model,
+        "ts_ms": event.ts_ms,
+        "total_tokens": event.total_tokens,
+        "cost_nusd": event.cost_nusd,
+        "recorded_cost_nusd": event.recorded_cost_nusd,
+        "tokens_known": int(event.tokens_known),
+        "estimated": int(event.estimated),
+        "tool_name": event.tool_name,
+        "ok": None if event.ok is None else int(event.ok),
+        "duration_ms": event.duration_ms,
+        "ttft_ms": event.ttft_ms,
+        "context_tokens": event.context_tokens,
+        "history_len": event.history_len,
+        "error_class": event.error_class,
+        "dedup_key": event.dedup_key,
+        "is_sidechain": int(event.is_sidechain),
+        "precedence": event.precedence,
+        "seq": event.seq,
+        "source_path": source,
+        "attrs": orjson.dumps(event.attrs).decode() if event.attrs else None,
+        "updated_at": now_ms,
+    }
+    for name in TOKEN_FIELDS:
+        row[name] = getattr(event, name)
+    return row

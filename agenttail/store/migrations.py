@@ -222,3 +222,99 @@ def m004_drop_unused_indexes(db: Database) -> None:
     # Every index is paid on each insert of a cold scan.
     db.execute("DROP INDEX IF EXISTS events_session")
     db.execute("DROP INDEX IF EXISTS events_dedup")
+
+
+# The rollup of m005: value expressions over one events row ({r} = NEW or OLD), summed per
+# (15-minute UTC bucket, agent, model). Estimates are kept out: they never mix into measured
+# totals. Cost is integer nanodollars, so sums are exact whatever the order of ingestion.
+_ROLLUP_V2 = {
+    "input_tokens": "{r}.input_tokens",
+    "output_tokens": "{r}.output_tokens",
+    "cache_read_tokens": "{r}.cache_read_tokens",
+    "cache_write_tokens": "{r}.cache_write_tokens",
+    "reasoning_tokens": "{r}.reasoning_tokens",
+    "cost_nusd": "COALESCE({r}.cost_nusd, 0)",
+    "recorded_cost_nusd": "COALESCE({r}.recorded_cost_nusd, 0)",
+    "requests": "1",
+    "unpriced_requests": "({r}.cost_nusd IS NULL)",
+    "recorded_requests": "({r}.recorded_cost_nusd IS NOT NULL)",
+    "unknown_token_requests": "({r}.tokens_known = 0)",
+}
+_ROLLUP_V2_WHERE = "{r}.kind = 'llm_request' AND {r}.counted = 1 AND {r}.estimated = 0"
+
+
+def _rollup_v2_add(row: str, sign: str) -> str:
+    """An upsert adding (``sign`` "") or subtracting ("-") one events ``row`` (NEW or OLD)."""
+    names = ", ".join(_ROLLUP_V2)
+    values = ", ".join(f"{sign}({expr.format(r=row)})" for expr in _ROLLUP_V2.values())
+    sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in _ROLLUP_V2)
+    return f"""
+        INSERT INTO usage_rollup (bucket, agent, model, {names})
+        SELECT {row}.ts_ms / 900000, {row}.agent, COALESCE({row}.model, ''), {values}
+        WHERE {_ROLLUP_V2_WHERE.format(r=row)}
+        ON CONFLICT (bucket, agent, model) DO UPDATE SET {sets};
+    """
+
+
+@migrations()
+def m005_event_schema_v2(db: Database) -> None:
+    """Exact cost (integer nanodollars, calculated and recorded), token quality, latency and
+    context columns, ``seq`` for last-copy-wins sources; the rollup rebuilt on them.
+
+    Metric fields that lived in ``attrs`` (context_tokens, history_len, ttft_ms, the recorded
+    cost) become columns so analytics can index and upload them.
+    """
+    for trigger in ("events_rollup_insert", "events_rollup_update", "events_rollup_delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS usage_rollup")
+    for column, kind in (
+        ("cost_nusd", "INTEGER"),
+        ("recorded_cost_nusd", "INTEGER"),
+        ("tokens_known", "INTEGER NOT NULL DEFAULT 1"),
+        ("estimated", "INTEGER NOT NULL DEFAULT 0"),
+        ("ttft_ms", "REAL"),
+        ("context_tokens", "INTEGER"),
+        ("history_len", "INTEGER"),
+        ("error_class", "TEXT"),
+        ("seq", "INTEGER NOT NULL DEFAULT 0"),
+    ):
+        db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
+    db.execute(
+        """UPDATE events SET
+               cost_nusd = CAST(round(cost_usd * 1000000000) AS INTEGER),
+               recorded_cost_nusd = CAST(round(
+                   json_extract(attrs, '$.reported_cost_usd') * 1000000000) AS INTEGER),
+               context_tokens = json_extract(attrs, '$.context_tokens'),
+               history_len = json_extract(attrs, '$.history_len'),
+               ttft_ms = json_extract(attrs, '$.ttft_ms')
+           WHERE cost_usd IS NOT NULL OR attrs IS NOT NULL"""
+    )
+    db.execute("ALTER TABLE events DROP COLUMN cost_usd")
+    columns = ",\n".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in _ROLLUP_V2)
+    db.execute(
+        f"""
+        CREATE TABLE usage_rollup (
+            bucket INTEGER NOT NULL,
+            agent TEXT NOT NULL,
+            model TEXT NOT NULL,
+            {columns},
+            PRIMARY KEY (bucket, agent, model)
+        ) WITHOUT ROWID
+        """
+    )
+    add_new, sub_old = _rollup_v2_add("NEW", ""), _rollup_v2_add("OLD", "-")
+    watched = "kind, agent, model, ts_ms, counted, estimated, tokens_known, " + ", ".join(
+        c for c in _ROLLUP_V2 if c not in ("requests",) and not c.endswith("_requests")
+    )
+    db.execute(f"CREATE TRIGGER events_rollup_insert AFTER INSERT ON events BEGIN {add_new} END")
+    db.execute(
+        f"CREATE TRIGGER events_rollup_update AFTER UPDATE OF {watched} "
+        f"ON events BEGIN {sub_old} {add_new} END"
+    )
+    db.execute(f"CREATE TRIGGER events_rollup_delete AFTER DELETE ON events BEGIN {sub_old} END")
+    sums = ", ".join(f"sum({expr.format(r='events')})" for expr in _ROLLUP_V2.values())
+    db.execute(
+        f"""INSERT INTO usage_rollup (bucket, agent, model, {", ".join(_ROLLUP_V2)})
+            SELECT ts_ms / 900000, agent, COALESCE(model, ''), {sums} FROM events
+            WHERE {_ROLLUP_V2_WHERE.format(r="events")} GROUP BY 1, 2, 3"""
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from agenttail import __version__
-from agenttail.events import TOKEN_FIELDS, iso_from_ms
+from agenttail.events import TOKEN_FIELDS, iso_from_ms, usd
 from agenttail.upload.privacy import ProjectPolicy, safe_attrs, safe_label
 
 SCHEMA = "agenttail.batch/v1"
@@ -34,10 +34,17 @@ COLUMNS = (
     "model",
     *TOKEN_FIELDS,
     "total_tokens",
-    "cost_usd",
+    "cost_nusd",
+    "recorded_cost_nusd",
+    "tokens_known",
+    "estimated",
     "tool_name",
     "ok",
     "duration_ms",
+    "ttft_ms",
+    "context_tokens",
+    "history_len",
+    "error_class",
     "dedup_key",
     "is_sidechain",
     "counted",
@@ -73,10 +80,18 @@ def wire_event(row: dict[str, Any], policy: ProjectPolicy, send_git_branch: bool
     for name in (*TOKEN_FIELDS, "total_tokens"):
         event[name] = row[name]
     event.update(
-        cost_usd=row["cost_usd"],
+        cost_usd=usd(row["cost_nusd"]),
+        cost_nusd=row["cost_nusd"],
+        recorded_cost_nusd=row["recorded_cost_nusd"],
+        tokens_known=bool(row["tokens_known"]),
+        estimated=bool(row["estimated"]),
         tool_name=_ident(row["tool_name"]),
         ok=None if row["ok"] is None else bool(row["ok"]),
         duration_ms=row["duration_ms"],
+        ttft_ms=row["ttft_ms"],
+        context_tokens=row["context_tokens"],
+        history_len=row["history_len"],
+        error_class=safe_label(row["error_class"]),
         dedup_key=_ident(row["dedup_key"]),
         is_sidechain=bool(row["is_sidechain"]),
         counted=bool(row["counted"]),
