@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 
 from agenttail import __version__
-from agenttail.config import Config, ConfigError, load_config
+from agenttail.cli_support import AgenttailGroup, echo_json, json_option, settings
+from agenttail.config import Config
+from agenttail.errors import EX_IOERR, AgenttailError
 from agenttail.paths import AppPaths
 from agenttail.report import (
     ReportError,
@@ -25,29 +25,13 @@ from agenttail.report import (
     weekly_report,
 )
 from agenttail.status import status_data
-from agenttail.store import Store, is_damage
+from agenttail.store import Store, empty_store
 
 if TYPE_CHECKING:
     from agenttail.agents.base import Agent
 
 # Commands import the daemon, watchdog, APScheduler and rich only when they need them, so
 # `report` and `status` start in tens of milliseconds.
-
-EX_CONFIG = 78  # sysexits: the service must not restart-loop on bad config
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
-
-
-def _settings() -> tuple[AppPaths, Config]:
-    paths = AppPaths.resolve()
-    try:
-        config = load_config(paths)
-    except ConfigError as exc:
-        click.echo(f"agenttail: configuration error: {exc}", err=True)
-        sys.exit(EX_CONFIG)
-    return paths, config
 
 
 def _agents(config: Config) -> list[Agent]:
@@ -57,26 +41,19 @@ def _agents(config: Config) -> list[Agent]:
     return load_agents(set(wanted) if wanted else None)
 
 
-def _damaged(paths: AppPaths, exc: sqlite3.DatabaseError) -> NoReturn:
-    """A clear message instead of a traceback when the state database is unreadable."""
-    if not is_damage(exc):
-        raise exc
-    click.echo(
-        f"agenttail: the state database {paths.database} is damaged ({exc}). The next "
-        "`agenttail scan` or daemon start moves it aside and reads every session again.",
-        err=True,
-    )
-    sys.exit(1)
-
-
 def open_readonly(paths: AppPaths) -> Store | None:
     """A read-only store for reports, or None before the first scan."""
-    if not paths.database.exists():
+    paths.check_readable()
+    try:
+        size = paths.database.stat().st_size
+    except FileNotFoundError:
         return None
+    if size == 0:
+        raise empty_store(paths.database)
     return Store(paths.database, readonly=True)
 
 
-@click.group()
+@click.group(cls=AgenttailGroup)
 @click.version_option(__version__, prog_name="agenttail")
 def main() -> None:
     """Usage and cost metrics for AI coding agents, tailed from their session files."""
@@ -87,21 +64,21 @@ def run() -> None:
     """Run the daemon in the foreground (what the user service runs)."""
     from agenttail.daemon.supervise import serve
 
-    paths, config = _settings()
+    paths, config = settings()
     sys.exit(serve(paths, config, _agents(config)))
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the pass summary as JSON.")
+@json_option("Print the pass summary as JSON.")
 def scan(as_json: bool) -> None:
     """One full pass over every agent's sessions, then exit."""
     from agenttail.daemon.runner import Pipeline, drain
     from agenttail.logs import configure_logging
 
-    paths, config = _settings()
-    configure_logging("warning")
+    paths, config = settings()
+    configure_logging("warning", paths.ensure().log_file, owner=False)
     pipeline = Pipeline(paths, config, _agents(config))
-    report = pipeline.sweep()
+    report = pipeline.sweep(retry_failed=True)
     if sys.stderr.isatty() and not as_json and report.enqueued > 1:
         from rich.progress import Progress
 
@@ -119,33 +96,53 @@ def scan(as_json: bool) -> None:
         "events": totals.events,
         "bytes_read": totals.bytes_read,
         "errors": totals.errors,
+        "failed_streams": len(totals.failed),
         "per_agent": report.per_agent,
     }
+    problem = _scan_problem(paths, totals.failed)
     if as_json:
-        _echo_json(summary)
-    else:
-        click.echo(
-            f"scanned {report.discovered} streams ({totals.streams} changed): "
-            f"{totals.records} records, {totals.events} events, {totals.errors} errors"
+        echo_json(summary if problem is None else {**summary, "error": problem.to_dict()})
+        if problem is not None:
+            sys.exit(problem.exit_code)
+        return
+    click.echo(
+        f"scanned {report.discovered} streams ({totals.streams} changed): "
+        f"{totals.records} records, {totals.events} events, {len(totals.failed)} streams failed"
+    )
+    if problem is not None:
+        raise problem
+
+
+def _scan_problem(paths: AppPaths, failed: dict[tuple[str, str], str]) -> AgenttailError | None:
+    """A scan that could not store every stream says so, with a non-zero exit code."""
+    if not failed:
+        return None
+    where = f"`agenttail status --streams` names them; details are in {paths.log_file}"
+    if any("disk is full" in error for error in failed.values()):
+        return AgenttailError(
+            f"the disk is full: {len(failed)} streams could not be stored in {paths.database}",
+            "free some space and run `agenttail scan` again (what was stored is kept; the rest "
+            f"is read then); {where}",
+            path=paths.database,
+            exit_code=EX_IOERR,
         )
+    return AgenttailError(f"{len(failed)} streams failed in this scan", where)
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 def status(as_json: bool) -> None:
     """Tracked streams, events, errors and per-stream lag."""
-    paths, _config = _settings()
+    paths, _config = settings(strict=False)
     store = open_readonly(paths)
     try:
         data = status_data(store)
-    except sqlite3.DatabaseError as exc:
-        _damaged(paths, exc)
     finally:
         if store is not None:
             store.close()
     data["database"] = str(paths.database)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     from rich.console import Console
     from rich.table import Table
@@ -183,12 +180,12 @@ def status(as_json: bool) -> None:
 def _report_command(
     name: str, build: Callable[[Store | None, Window], dict[str, Any]], key: str, label: str
 ) -> click.Command:
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON (a stable contract).")
+    @json_option("Print JSON (a stable contract).")
     @click.option("--timezone", "-z", "tz_name", help="IANA timezone for days (default: local).")
     @click.option("--since", help="First day, YYYYMMDD or YYYY-MM-DD.")
     @click.option("--until", help="Last day, YYYYMMDD or YYYY-MM-DD.")
     def command(as_json: bool, tz_name: str | None, since: str | None, until: str | None) -> None:
-        paths, _config = _settings()
+        paths, _config = settings(strict=False)
         try:
             window = Window(
                 resolve_timezone(tz_name),
@@ -200,13 +197,11 @@ def _report_command(
         store = open_readonly(paths)
         try:
             data = build(store, window)
-        except sqlite3.DatabaseError as exc:
-            _damaged(paths, exc)
         finally:
             if store is not None:
                 store.close()
         if as_json:
-            _echo_json(data)
+            echo_json(data)
         else:
             _print_table(data[key], data["totals"], label)
 

@@ -1,11 +1,14 @@
 """Configuration: embedded defaults < config.toml < AGENTTAIL_* environment variables.
 
-Every key is declared once in ``OPTIONS`` with its type and bounds; invalid values raise
-``ConfigError`` naming the key and where it came from, never a traceback.
+The whole schema lives here: every key is declared once in ``OPTIONS`` with its type, default,
+bounds and help text (``config show`` prints them). Invalid values raise ``ConfigError`` naming
+the key and where it came from; commands that only read (report, status, doctor, config show)
+load leniently instead: a bad key is reported as a warning and its default used.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -13,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agenttail.errors import ConfigError
 from agenttail.paths import AppPaths
 
+__all__ = ["Config", "ConfigError", "Option", "all_options", "load_config"]
+
 Value = str | int | float | bool | list[str] | None
-
-
-class ConfigError(ValueError):
-    """Invalid configuration; the message names the offending key."""
+PROJECT_MODES = ("full", "basename", "hash", "none")
+EXPORTERS = ("http", "otlp")
 
 
 @dataclass(frozen=True)
@@ -41,31 +45,63 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("sweep_interval_seconds", int, 180, "seconds between full sweeps", 5, 86400),
     Option("workers", int, 2, "worker threads reading streams", 1, 16),
-    Option("max_line_bytes", int, 8 * 1024 * 1024, "longer lines are skipped", 1024, 2**31),
+    Option(
+        "max_line_bytes",
+        int,
+        8 * 1024 * 1024,
+        "longer lines are not held whole: their usage is salvaged from their ends",
+        1024,
+        2**31,
+    ),
     Option("max_batch_bytes", int, 4 * 1024 * 1024, "bytes read per batch", 4096, 2**30),
     Option("max_batch_records", int, 5000, "records read per batch", 1, 1_000_000),
     Option("agents", list, None, "agent plugins to enable (default: all installed)"),
     Option("log_level", str, "info", "log level", choices=("debug", "info", "warning", "error")),
+    Option("upload.url", str, None, "where batches go; unset keeps every event local"),
+    Option("upload.token", str, None, "bearer token for the upload endpoint", secret=True),
+    Option("upload.token_file", str, None, "file holding the token (must be mode 0600)"),
+    Option(
+        "upload.exporter",
+        str,
+        "http",
+        "wire format: http (JSON batches) or otlp",
+        choices=EXPORTERS,
+    ),
+    Option("upload.allow_insecure_http", bool, False, "allow http:// to a non-loopback host"),
+    Option("upload.batch_max_events", int, 500, "events per batch", 1, 10_000),
+    Option(
+        "upload.batch_max_bytes",
+        int,
+        1_000_000,
+        "uncompressed event bytes per batch",
+        1024,
+        16 * 2**20,
+    ),
+    Option("upload.interval_seconds", int, 60, "seconds between daemon flushes", 5, 86_400),
+    Option("upload.flush_deadline_seconds", int, 30, "longest one daemon flush may run", 1, 3600),
+    Option("upload.timeout_seconds", float, 10.0, "per-request timeout", 0.5, 300),
+    Option("upload.max_backoff_seconds", float, 300.0, "longest wait between retries", 1, 86_400),
+    Option("upload.project", str, "basename", "project path sent as", choices=PROJECT_MODES),
+    Option("upload.projects_allow", list, None, "only projects matching these globs leave"),
+    Option("upload.projects_deny", list, None, "projects matching these globs never leave"),
+    Option("upload.send_git_branch", bool, False, "include the git branch name"),
+    Option("upload.retention_days", int, 30, "waiting events older than this are dropped", 1, 3650),
+    Option("upload.max_pending_events", int, 1_000_000, "backlog cap; oldest dropped", 100, 10**9),
 )
 OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
 
 
 def all_options() -> tuple[Option, ...]:
-    """Every declared key, including those other modules registered since import."""
+    """Every key agenttail knows, in the order ``config show`` prints them."""
     return OPTIONS
-
-
-def register_options(*options: Option) -> None:
-    """Other modules (upload, service) declare their keys here at import time."""
-    global OPTIONS
-    for option in options:
-        if option.key not in OPTIONS_BY_KEY:
-            OPTIONS = (*OPTIONS, option)
-            OPTIONS_BY_KEY[option.key] = option
 
 
 def _coerce(option: Option, raw: object, source: str) -> Value:
     where = f"{option.key} (from {source})"
+
+    def bad(reason: str) -> ConfigError:
+        return ConfigError(f"invalid value for {where}: {reason}", key=option.key)
+
     if raw is None:
         return None
     value: Value
@@ -99,16 +135,14 @@ def _coerce(option: Option, raw: object, source: str) -> Value:
                 raise ValueError(f"expected a string, got {raw!r}")
             value = raw
     except ValueError as exc:
-        raise ConfigError(f"invalid value for {where}: {exc}") from None
+        raise bad(str(exc)) from None
     if isinstance(value, int | float) and not isinstance(value, bool):
         if option.minimum is not None and value < option.minimum:
-            raise ConfigError(f"invalid value for {where}: {value} is below {option.minimum:g}")
+            raise bad(f"{value} is below {option.minimum:g}")
         if option.maximum is not None and value > option.maximum:
-            raise ConfigError(f"invalid value for {where}: {value} is above {option.maximum:g}")
+            raise bad(f"{value} is above {option.maximum:g}")
     if option.choices is not None and value not in option.choices:
-        raise ConfigError(
-            f"invalid value for {where}: {value!r} is not one of {', '.join(option.choices)}"
-        )
+        raise bad(f"{value!r} is not one of {', '.join(option.choices)}")
     return value
 
 
@@ -128,6 +162,8 @@ class Config:
     values: dict[str, Value]
     sources: dict[str, str]
     file: Path | None
+    # What a lenient load set aside (the defaults apply in their place); empty when strict.
+    problems: tuple[ConfigError, ...] = ()
 
     def get(self, key: str) -> Value:
         return self.values[key]
@@ -148,36 +184,83 @@ class Config:
         return value
 
 
+def _read_file(path: Path) -> dict[str, object]:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {path}: {exc.strerror}", "fix its permissions or remove it", path=path
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})",
+            "save it as UTF-8",
+            path=path,
+        ) from None
+    try:
+        return _flatten(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}", "fix the line it names", path=path
+        ) from None
+
+
+def _unknown_key(key: str, path: Path) -> ConfigError:
+    close = difflib.get_close_matches(key, OPTIONS_BY_KEY, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "`agenttail config show` lists every key"
+    return ConfigError(f"unknown key {key!r} in {path}", hint, key=key, path=path)
+
+
 def load_config(
     paths: AppPaths | None = None,
     env: Mapping[str, str] | None = None,
     file: Path | None = None,
+    *,
+    strict: bool = True,
 ) -> Config:
-    """Defaults, then the TOML file, then the environment (which wins)."""
+    """Defaults, then the TOML file, then the environment (which wins).
+
+    ``strict`` raises the first problem; otherwise every problem is kept in
+    ``Config.problems`` and the key keeps its default (or the file is ignored as a whole when
+    it cannot be read or parsed).
+    """
     paths = paths or AppPaths.resolve()
     environ = os.environ if env is None else env
     path = file or Path(environ.get("AGENTTAIL_CONFIG") or paths.config_file)
+    problems: list[ConfigError] = []
+
+    def problem(error: ConfigError) -> None:
+        if strict:
+            raise error
+        problems.append(error)
+
     from_file: dict[str, object] = {}
-    if path.exists():
+    present = path.is_file()
+    if present:
         try:
-            with open(path, "rb") as handle:
-                from_file = _flatten(tomllib.load(handle))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from None
-        unknown = sorted(set(from_file) - set(OPTIONS_BY_KEY))
-        if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} in {path}")
+            from_file = _read_file(path)
+        except ConfigError as exc:
+            problem(exc)
+        for key in sorted(set(from_file) - set(OPTIONS_BY_KEY)):
+            problem(_unknown_key(key, path))
     values: dict[str, Value] = {}
     sources: dict[str, str] = {}
     for option in OPTIONS:
         values[option.key] = option.default
         sources[option.key] = "default"
-        if option.key in from_file:
-            values[option.key] = _coerce(option, from_file[option.key], str(path))
-            sources[option.key] = str(path)
-        if option.env in environ:
-            values[option.key] = _coerce(option, environ[option.env], option.env)
-            sources[option.key] = f"env {option.env}"
-    return Config(values, sources, path if path.exists() else None)
+        layers = (
+            (from_file, option.key, str(path), str(path)),
+            (environ, option.env, option.env, f"env {option.env}"),
+        )
+        for layer, name, where, label in layers:
+            if name not in layer:
+                continue
+            try:
+                values[option.key] = _coerce(option, layer[name], where)
+                sources[option.key] = label
+            except ConfigError as exc:
+                problem(exc)
+    return Config(values, sources, path if present else None, tuple(problems))

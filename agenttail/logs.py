@@ -20,8 +20,14 @@ SHARED_PROCESSORS: list[structlog.typing.Processor] = [
 QUIET_LOGGERS = ("apscheduler", "httpx", "httpcore", "watchdog")
 
 
-def configure_logging(level: str = "info", log_file: Path | None = None) -> None:
-    """Route structlog and stdlib loggers through one pipeline (idempotent)."""
+def configure_logging(
+    level: str = "info", log_file: Path | None = None, *, owner: bool = True, console: bool = True
+) -> None:
+    """Route structlog and stdlib loggers through one pipeline (idempotent).
+
+    The daemon ``owner``s the log file and rotates it; a CLI command only appends to it
+    (reopening it when the daemon rotated it), so two processes never rotate one file.
+    """
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -40,17 +46,17 @@ def configure_logging(level: str = "info", log_file: Path | None = None) -> None
             structlog.processors.JSONRenderer(),
         ],
     )
-    console: structlog.typing.Processor
+    renderer: structlog.typing.Processor
     if sys.stderr.isatty():
         # Plain tracebacks: rich ones print local variables, which can hold transcript text.
-        console = structlog.dev.ConsoleRenderer(
+        renderer = structlog.dev.ConsoleRenderer(
             colors=True, exception_formatter=structlog.dev.plain_traceback
         )
     else:
-        console = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer()
     console_formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=SHARED_PROCESSORS,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, console],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -59,17 +65,36 @@ def configure_logging(level: str = "info", log_file: Path | None = None) -> None
             handler.close()
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(console_formatter)
-    handlers: list[logging.Handler] = [stderr]
+    handlers: list[logging.Handler] = [stderr] if console else []
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        rotating = logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-        )
-        rotating.setFormatter(json_formatter)
-        handlers.append(rotating)
+        to_file: logging.Handler
+        if owner:
+            to_file = logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+            )
+        else:
+            to_file = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
+        to_file.setFormatter(json_formatter)
+        handlers.append(to_file)
     for handler in handlers:
         handler._agenttail = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level.upper())
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def log_internal_error(log_file: Path, command: str) -> bool:
+    """Append the exception being handled, with its traceback, to the log file.
+
+    False when the log file cannot be written either (the caller then says so).
+    """
+    try:
+        configure_logging("error", log_file, owner=False, console=False)
+    except OSError:
+        return False
+    structlog.stdlib.get_logger("agenttail.cli").exception("internal_error", command=command)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    return True

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from platformdirs import PlatformDirs
 
+from agenttail.errors import StateFolderError
+
 APP_NAME = "agenttail"
 
 
@@ -37,9 +39,30 @@ class AppPaths:
         return self.state_dir / "agenttail.lock"
 
     def ensure(self) -> AppPaths:
+        """Create the folders, or say which one cannot be used and what to do."""
         for folder in (self.data_dir, self.config_dir, self.log_dir, self.state_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:
+                raise self._unusable(folder, "is a file, not a folder") from None
+            except OSError as exc:
+                raise self._unusable(folder, f"cannot be created ({exc.strerror})") from None
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise self._unusable(folder, "is not writable")
         return self
+
+    def check_readable(self) -> None:
+        """For commands that only read: a state folder that is a file is an error, not empty."""
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise self._unusable(self.data_dir, "is a file, not a folder")
+
+    @staticmethod
+    def _unusable(folder: Path, reason: str) -> StateFolderError:
+        return StateFolderError(
+            f"agenttail's state folder {folder} {reason}",
+            "make it a writable folder, or point AGENTTAIL_HOME at one",
+            path=folder,
+        )
 
     @classmethod
     def resolve(cls, env: dict[str, str] | None = None) -> AppPaths:

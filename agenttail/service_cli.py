@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
+from agenttail.cli_support import echo_json, json_option, settings
 from agenttail.config import Config, all_options
+from agenttail.errors import AgenttailError
 from agenttail.paths import AppPaths
 
 if TYPE_CHECKING:  # imported where used: keeps every other command's start fast
@@ -19,16 +21,6 @@ if TYPE_CHECKING:  # imported where used: keeps every other command's start fast
 
 PLATFORMS = ("linux", "macos")
 UPLOAD_TIMEOUT_S = 3.0
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode())
-
-
-def _settings() -> tuple[AppPaths, Config]:
-    from agenttail import cli  # cli registers this module at its end
-
-    return cli._settings()
 
 
 def running_platform() -> str:
@@ -77,14 +69,8 @@ def _finish(outcome: Outcome) -> None:
 @dry_run_option
 def install(platform: str, dry_run: bool) -> None:
     """Write the unit for this interpreter and start it (safe to repeat)."""
-    from agenttail.service.base import ServiceError
-
-    _settings()  # refuse to install a service that would exit on a bad config
-    try:
-        _finish(backend_for(platform).install(dry_run))
-    except ServiceError as exc:
-        click.echo(f"agenttail: {exc}", err=True)
-        sys.exit(1)
+    settings()  # refuse to install a service that would exit on a bad config
+    _finish(backend_for(platform).install(dry_run))
 
 
 @service.command()
@@ -92,18 +78,12 @@ def install(platform: str, dry_run: bool) -> None:
 @dry_run_option
 def uninstall(platform: str, dry_run: bool) -> None:
     """Stop the service and remove its unit (safe to repeat)."""
-    from agenttail.service.base import ServiceError
-
-    try:
-        _finish(backend_for(platform).uninstall(dry_run))
-    except ServiceError as exc:
-        click.echo(f"agenttail: {exc}", err=True)
-        sys.exit(1)
+    _finish(backend_for(platform).uninstall(dry_run))
 
 
 @service.command("status")
 @platform_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 def service_status(platform: str, as_json: bool) -> None:
     """Whether the unit is installed and what the service manager says about it."""
     from agenttail.daemon.lifecycle import lock_holder
@@ -112,7 +92,7 @@ def service_status(platform: str, as_json: bool) -> None:
     info = backend_for(platform).status()
     info["daemon_pid"] = lock_holder(paths.lock_file)
     if as_json:
-        _echo_json(info)
+        echo_json(info)
         return
     for key, value in info.items():
         click.echo(f"{key}: {value}")
@@ -124,10 +104,10 @@ def config_group() -> None:
 
 
 @config_group.command("show")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 def config_show(as_json: bool) -> None:
-    """Every setting with its value and where it came from (default, file or env)."""
-    paths, config = _settings()
+    """Every setting: its value, where it came from (default, file or env) and what it does."""
+    paths, config = settings(strict=False)
     rows = []
     for option in all_options():
         value = config.values[option.key]
@@ -137,18 +117,27 @@ def config_show(as_json: bool) -> None:
             {
                 "key": option.key,
                 "value": value,
+                "default": option.default,
                 "source": config.sources[option.key],
                 "env": option.env,
+                "help": option.help,
             }
         )
     if as_json:
-        _echo_json({"file": str(config.file or paths.config_file), "settings": rows})
+        echo_json(
+            {
+                "file": str(config.file or paths.config_file),
+                "problems": [p.to_dict() for p in config.problems],
+                "settings": rows,
+            }
+        )
         return
     state = "" if config.file else " (not present; defaults apply)"
     click.echo(f"config file: {config.file or paths.config_file}{state}")
     width = max(len(option.key) for option in all_options())
     for row in rows:
-        click.echo(f"{row['key']:<{width}}  {row['value']!s:<24}  {row['source']}")
+        value = "(unset)" if row["value"] is None else row["value"]
+        click.echo(f"{row['key']:<{width}}  {value!s:<16}  {row['source']:<12}  {row['help']}")
 
 
 def render_log_line(line: str) -> str:
@@ -207,13 +196,12 @@ def _follow(path: Path, poll: float = 0.5) -> Iterator[str]:
 @click.command()
 @click.option("-n", "--lines", "count", default=50, show_default=True, help="Lines to show.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
-@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON lines.")
+@json_option("Print the raw JSON lines.")
 def logs(count: int, follow: bool, as_json: bool) -> None:
     """Show the daemon's log file (JSON lines, rotated at 5 MB)."""
     path = AppPaths.resolve().log_file
     if not path.exists():
-        click.echo(f"agenttail: no log yet at {path} (has the daemon run?)", err=True)
-        sys.exit(1)
+        raise AgenttailError(f"no log yet at {path}", "has the daemon run?", path=path)
     show = (lambda line: line) if as_json else render_log_line
     for line in _tail(path, count):
         click.echo(show(line))
@@ -226,12 +214,25 @@ def logs(count: int, follow: bool, as_json: bool) -> None:
 
 
 def upload_check(config: Config) -> dict[str, Any]:
-    """Reachability of ``upload.url`` (registered by the upload module when installed)."""
+    """Reachability of ``upload.url``, validated exactly as ``agenttail upload`` validates it:
+    a URL that upload refuses is reported as refused and never probed."""
     import httpx
 
-    url = config.values.get("upload.url")
-    if not url or not isinstance(url, str):
+    from agenttail.upload.settings import upload_settings
+
+    try:
+        upload = upload_settings(config)
+    except AgenttailError as exc:
+        return {
+            "configured": True,
+            "url": config.values.get("upload.url"),
+            "refused": str(exc),
+            "reachable": None,
+            "summary": f"upload: refused: {exc}",
+        }
+    if upload is None:
         return {"configured": False, "summary": "upload: not configured"}
+    url = upload.url
     try:
         response = httpx.head(url, timeout=UPLOAD_TIMEOUT_S, follow_redirects=False)
     except httpx.HTTPError as exc:
@@ -279,6 +280,7 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
     unit = backend_for(running_platform()).unit_file
     return {
         "config_file": str(config.file) if config.file else None,
+        "config_problems": [p.to_dict() for p in config.problems],
         "database": str(paths.database),
         "database_exists": paths.database.exists(),
         "log_file": str(paths.log_file),
@@ -292,15 +294,15 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 def doctor(as_json: bool) -> None:
     """What was discovered, what is watched, daemon and service state, upload reachability."""
     from agenttail.daemon.watch import inotify_hint
 
-    paths, config = _settings()
+    paths, config = settings(strict=False)
     data = doctor_data(paths, config)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     click.echo(f"config:   {data['config_file'] or 'defaults (no config.toml)'}")
     click.echo(f"database: {data['database']}" + ("" if data["database_exists"] else " (none yet)"))

@@ -174,3 +174,35 @@ def agenttail_daily(env: dict[str, str]) -> Any:
     """A real ``agenttail scan`` then ``report daily --json --timezone UTC`` (subprocesses)."""
     agenttail_cli(env, "scan")
     return json.loads(agenttail_cli(env, "report", "daily", "--json", "--timezone", "UTC"))
+
+
+def _without_root_override() -> None:
+    """In the child: drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set, so
+    a root test run meets file permissions as a user does (exec then loses them)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
+    for cap in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def run_agenttail(
+    env: dict[str, str], *args: str, as_user: bool = False, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, whatever its exit code.
+
+    ``as_user`` makes file permissions apply even when the tests run as root.
+    """
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "agenttail", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        preexec_fn=_without_root_override if as_user and os.geteuid() == 0 else None,
+    )

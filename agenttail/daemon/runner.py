@@ -39,6 +39,8 @@ class Totals:
     events: int = 0
     bytes_read: int = 0
     errors: int = 0
+    # The distinct streams whose last attempt failed, with that attempt's error.
+    failed: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, ref: StreamRef, outcome: Outcome) -> None:
@@ -48,6 +50,10 @@ class Totals:
             self.events += outcome.events
             self.bytes_read += outcome.bytes_read
             self.errors += outcome.error is not None
+            if outcome.error is None:
+                self.failed.pop(ref.key, None)
+            else:
+                self.failed[ref.key] = outcome.error
 
 
 class Pipeline:
@@ -84,10 +90,10 @@ class Pipeline:
         if self.on_outcome is not None:
             self.on_outcome(ref, outcome)
 
-    def sweep(self) -> SweepReport:
+    def sweep(self, *, retry_failed: bool = False) -> SweepReport:
         with Store(self.paths.database, readonly=True) as store:
             known = store.sessions()
-        report = self.coordinator.sweep(known)
+        report = self.coordinator.sweep(known, retry_failed=retry_failed)
         log.info(
             "sweep_done",
             discovered=report.discovered,

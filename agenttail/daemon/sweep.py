@@ -38,8 +38,14 @@ class SweepCoordinator:
         self.queue = queue
         self.clock = clock
 
-    def sweep(self, known: dict[tuple[str, str], SessionRow]) -> SweepReport:
-        """Queue every stream whose file differs from ``known`` (the store's sessions)."""
+    def sweep(
+        self, known: dict[tuple[str, str], SessionRow], *, retry_failed: bool = False
+    ) -> SweepReport:
+        """Queue every stream whose file differs from ``known`` (the store's sessions).
+
+        ``retry_failed`` ignores the back-off of failing streams (a one-off ``scan`` asked for
+        by the user tries them now).
+        """
         report = SweepReport()
         now = now_ms(self.clock)
         for agent in self.agents:
@@ -52,7 +58,8 @@ class SweepCoordinator:
             for ref in refs:
                 count += 1
                 row = known.get(ref.key)
-                if row is not None and row.next_retry_at is not None and row.next_retry_at > now:
+                retry_at = None if row is None or retry_failed else row.next_retry_at
+                if retry_at is not None and retry_at > now:
                     report.backing_off += 1
                     continue
                 stale = ref.spec.shared or row is None or row.error_count > 0

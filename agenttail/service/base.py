@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from agenttail.errors import AgenttailError
 from agenttail.paths import AppPaths
 
 PASS_THROUGH_ENV: list[str] = [
@@ -101,7 +102,7 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
 
 
-class ServiceError(RuntimeError):
+class ServiceError(AgenttailError):
     """The host cannot run this backend (no systemd user manager, not macOS, ...)."""
 
 

@@ -7,6 +7,7 @@ nothing and re-reading the same bytes never adds a second event.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from agenttail.agents.base import StreamRef, StreamState
+from agenttail.errors import EX_CANTCREAT, EX_IOERR, EX_TEMPFAIL, StoreError
 from agenttail.events import TOKEN_FIELDS, MetricEvent
 from agenttail.readers.base import ReadResult
 
@@ -154,6 +156,51 @@ def is_damage(exc: sqlite3.DatabaseError) -> bool:
     return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
 
+def store_problem(exc: sqlite3.Error, path: Path) -> StoreError:
+    """What a failed store operation means for the user, and what to do about it."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    where = f"the state database {path}"
+    if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc):
+        return StoreError(
+            f"{where} is damaged ({exc})",
+            "the next `agenttail scan` or daemon start moves it aside and reads every session "
+            "again",
+            path=path,
+        )
+    if name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_CANTOPEN"):
+        return StoreError(
+            f"{where} cannot be written ({exc})",
+            f"make it and its folder writable (chmod u+w {path} {path.parent}), or point "
+            "AGENTTAIL_HOME at a writable folder",
+            path=path,
+            exit_code=EX_CANTCREAT,
+        )
+    if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR"):
+        return StoreError(
+            f"{where} could not be written: {'the disk is full' if name == 'SQLITE_FULL' else exc}",
+            "free some space and run the command again; nothing read so far is lost",
+            path=path,
+            exit_code=EX_IOERR,
+        )
+    if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
+        return StoreError(
+            f"{where} is locked by another process",
+            "try again in a moment (`agenttail doctor` names a running daemon)",
+            path=path,
+            exit_code=EX_TEMPFAIL,
+        )
+    return StoreError(f"{where} failed: {exc}", path=path)
+
+
+def empty_store(path: Path) -> StoreError:
+    """A 0-byte database file: something truncated it, so it is treated as damaged."""
+    return StoreError(
+        f"the state database {path} is empty (0 bytes): it is damaged",
+        "the next `agenttail scan` or daemon start rebuilds it from the agents' session files",
+        path=path,
+    )
+
+
 def quarantine(path: Path) -> Path:
     """Move a damaged database (and its WAL files) aside, keeping it for inspection."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -202,8 +249,16 @@ class Store:
         """Apply pending migrations, opening a writer only when something is pending.
 
         A writer's close checkpoints and removes the WAL, which costs tens of milliseconds
-        that a no-op scan should not pay.
+        that a no-op scan should not pay. A store its user cannot write is refused here, before
+        any stream is read, rather than failing every stream.
         """
+        if path.exists() and not os.access(path, os.W_OK):
+            raise StoreError(
+                f"the state database {path} is read-only",
+                f"make it writable (chmod u+w {path}), or point AGENTTAIL_HOME at another folder",
+                path=path,
+                exit_code=EX_CANTCREAT,
+            )
         if path.exists():
             try:
                 with cls(path, readonly=True) as store:

@@ -6,17 +6,17 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 
+from agenttail.cli_support import echo_json, json_option, settings
 from agenttail.clock import now_ms
 from agenttail.config import Config, ConfigError, load_config
+from agenttail.errors import EX_TEMPFAIL
 from agenttail.paths import AppPaths
 from agenttail.store import Store
-from agenttail.upload.settings import UploadSettings, upload_settings
+from agenttail.upload.settings import upload_settings
 
 if TYPE_CHECKING:
     from agenttail.upload.uploader import Uploader
-EX_CONFIG = 78
 
 
 def _log() -> Any:
@@ -25,13 +25,10 @@ def _log() -> Any:
     return structlog.stdlib.get_logger(__name__)
 
 
-EX_TEMPFAIL = 75
-
-
 def status_section(store: Store | None, config: Config | None = None) -> dict[str, Any]:
     """What ``status --json`` shows under ``upload`` (never the token)."""
     try:
-        config = config or load_config()
+        config = config or load_config(strict=False)
         settings = upload_settings(config)
         cap = config.get_int("upload.max_pending_events")
         error = None
@@ -50,11 +47,7 @@ def status_section(store: Store | None, config: Config | None = None) -> dict[st
 
 def schedule(daemon: Any, paths: AppPaths, config: Config) -> Uploader | None:
     """Register the periodic flush with the daemon when an upload URL is configured."""
-    try:
-        settings = upload_settings(config)
-    except ConfigError as exc:
-        click.echo(f"agenttail: configuration error: {exc}", err=True)
-        sys.exit(EX_CONFIG)
+    settings = upload_settings(config)  # a ConfigError stops `run` with exit 78
     if settings is None:
         _log().info("upload_disabled", reason="no upload.url: events stay local")
         return None
@@ -73,15 +66,6 @@ def schedule(daemon: Any, paths: AppPaths, config: Config) -> Uploader | None:
     return uploader
 
 
-def _settings() -> tuple[AppPaths, UploadSettings | None]:
-    paths = AppPaths.resolve()
-    try:
-        return paths, upload_settings(load_config(paths))
-    except ConfigError as exc:
-        click.echo(f"agenttail: configuration error: {exc}", err=True)
-        sys.exit(EX_CONFIG)
-
-
 @click.command()
 @click.option("--retry-set-aside", is_flag=True, help="Send set-aside batches again first.")
 @click.option(
@@ -91,18 +75,22 @@ def _settings() -> tuple[AppPaths, UploadSettings | None]:
     show_default=True,
     help="Give up after this many seconds; what is left waits for the next run.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the flush summary as JSON.")
+@json_option("Print the flush summary as JSON.")
 def upload(retry_set_aside: bool, deadline: float, as_json: bool) -> None:
     """Send waiting events once, then exit (0: outbox empty, 75: some still waiting)."""
-    paths, settings = _settings()
-    if settings is None:
-        click.echo("upload is not configured (no upload.url): events stay local")
+    paths, config = settings()
+    upload_config = upload_settings(config)
+    if upload_config is None:
+        if as_json:
+            echo_json({"configured": False, "reason": "no upload.url: events stay local"})
+        else:
+            click.echo("upload is not configured (no upload.url): events stay local")
         return
     from agenttail.logs import configure_logging
     from agenttail.upload.uploader import Uploader
 
     configure_logging("warning")
-    uploader = Uploader(paths.ensure().database, settings)
+    uploader = Uploader(paths.ensure().database, upload_config)
     try:
         report = uploader.flush(deadline, retry_set_aside=retry_set_aside)
     finally:
@@ -110,7 +98,7 @@ def upload(retry_set_aside: bool, deadline: float, as_json: bool) -> None:
     with Store(paths.database, readonly=True) as store:
         from agenttail.upload.outbox import upload_status
 
-        status = upload_status(store, now_ms(), settings.max_pending_events)
+        status = upload_status(store, now_ms(), upload_config.max_pending_events)
     summary = {
         "sent_batches": report.sent_batches,
         "sent_events": report.sent_events,
@@ -124,7 +112,7 @@ def upload(retry_set_aside: bool, deadline: float, as_json: bool) -> None:
         "last_error": status["last_error"],
     }
     if as_json:
-        click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+        echo_json(summary)
     else:
         click.echo(
             f"sent {report.sent_events} events in {report.sent_batches} batches; "

@@ -12,43 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from agenttail.config import Config, ConfigError, Option, register_options
-
-PROJECT_MODES = ("full", "basename", "hash", "none")
-EXPORTERS = ("http", "otlp")
-
-register_options(
-    Option("upload.url", str, None, "where batches go; unset keeps every event local"),
-    Option("upload.token", str, None, "bearer token for the upload endpoint", secret=True),
-    Option("upload.token_file", str, None, "file holding the token (must be mode 0600)"),
-    Option(
-        "upload.exporter",
-        str,
-        "http",
-        "wire format: http (JSON batches) or otlp",
-        choices=EXPORTERS,
-    ),
-    Option("upload.allow_insecure_http", bool, False, "allow http:// to a non-loopback host"),
-    Option("upload.batch_max_events", int, 500, "events per batch", 1, 10_000),
-    Option(
-        "upload.batch_max_bytes",
-        int,
-        1_000_000,
-        "uncompressed event bytes per batch",
-        1024,
-        16 * 2**20,
-    ),
-    Option("upload.interval_seconds", int, 60, "seconds between daemon flushes", 5, 86_400),
-    Option("upload.flush_deadline_seconds", int, 30, "longest one daemon flush may run", 1, 3600),
-    Option("upload.timeout_seconds", float, 10.0, "per-request timeout", 0.5, 300),
-    Option("upload.max_backoff_seconds", float, 300.0, "longest wait between retries", 1, 86_400),
-    Option("upload.project", str, "basename", "project path sent as", choices=PROJECT_MODES),
-    Option("upload.projects_allow", list, None, "only projects matching these globs leave"),
-    Option("upload.projects_deny", list, None, "projects matching these globs never leave"),
-    Option("upload.send_git_branch", bool, False, "include the git branch name"),
-    Option("upload.retention_days", int, 30, "waiting events older than this are dropped", 1, 3650),
-    Option("upload.max_pending_events", int, 1_000_000, "backlog cap; oldest dropped", 100, 10**9),
-)
+from agenttail.config import Config, ConfigError
 
 
 @dataclass(frozen=True)
@@ -81,15 +45,34 @@ def _is_loopback(host: str) -> bool:
 
 def check_url(url: str, allow_insecure_http: bool) -> str:
     """Refuse what would leak metrics or the token in clear text across a network."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"invalid value for upload.url: {url!r} is not an http(s) URL")
-    if parts.username or parts.password:
-        raise ConfigError("invalid value for upload.url: put credentials in upload.token")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
         raise ConfigError(
-            f"invalid value for upload.url: plain http to {parts.hostname} would send the token "
-            "and metrics unencrypted; use https or set upload.allow_insecure_http = true"
+            f"invalid value for upload.url: {url!r} is not a valid URL ({exc})",
+            "write it as https://host[:port]/path",
+            key="upload.url",
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"invalid value for upload.url: {url!r} is not an http(s) URL",
+            "write it as https://host[:port]/path",
+            key="upload.url",
+        )
+    if parts.username or parts.password:
+        raise ConfigError(
+            "invalid value for upload.url: it holds credentials",
+            "put them in upload.token or upload.token_file",
+            key="upload.url",
+        )
+    if parts.scheme == "http" and not _is_loopback(host) and not allow_insecure_http:
+        raise ConfigError(
+            f"invalid value for upload.url: plain http to {host} would send the token "
+            "and metrics unencrypted",
+            "use https or set upload.allow_insecure_http = true",
+            key="upload.url",
         )
     return url.rstrip("/")
 
@@ -101,15 +84,24 @@ def read_token_file(path: Path) -> str:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
                 f"invalid value for upload.token_file: {path} is readable by others "
-                f"(mode {stat.S_IMODE(mode):04o}); run chmod 600 {path}"
+                f"(mode {stat.S_IMODE(mode):04o})",
+                f"run chmod 600 {path}",
+                key="upload.token_file",
+                path=path,
             )
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(
-            f"invalid value for upload.token_file: cannot read {path}: {exc}"
+            f"invalid value for upload.token_file: cannot read {path}: {exc}",
+            key="upload.token_file",
+            path=path,
         ) from None
     if not token:
-        raise ConfigError(f"invalid value for upload.token_file: {path} is empty")
+        raise ConfigError(
+            f"invalid value for upload.token_file: {path} is empty",
+            key="upload.token_file",
+            path=path,
+        )
     return token
 
 

@@ -1,0 +1,125 @@
+"""The CLI edge every command shares: settings, ``--json``, and errors turned into messages.
+
+An ``AgenttailError`` raised anywhere below becomes one line on stderr (or an
+``{"error": {...}}`` object on stdout when ``--json`` was given) and its documented exit code.
+Any other exception is a bug: its traceback goes to the log file, the terminal gets a summary,
+and the exit code is 70.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+import orjson
+
+from agenttail.config import Config, load_config
+from agenttail.errors import EX_SOFTWARE, AgenttailError
+from agenttail.paths import AppPaths
+
+F = TypeVar("F", bound=Callable[..., Any])
+_JSON_FLAG = "agenttail.json"
+
+
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta[_JSON_FLAG] = True
+    return value
+
+
+def json_option(help_text: str = "Print JSON.") -> Callable[[F], F]:
+    """``--json``, parsed before anything else so that even a usage error is printed as JSON."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        callback=_remember_json,
+        help=help_text,
+    )
+
+
+def wants_json(ctx: click.Context) -> bool:
+    return bool(ctx.meta.get(_JSON_FLAG)) or "--json" in sys.argv[1:]
+
+
+def echo_json(data: Any) -> None:
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode())
+
+
+def settings(*, strict: bool = True) -> tuple[AppPaths, Config]:
+    """Paths and configuration. Commands that only read pass ``strict=False``: a bad key is
+    a warning and its default applies, so a typo never locks a user out of their reports."""
+    paths = AppPaths.resolve()
+    config = load_config(paths, strict=strict)
+    for problem in config.problems:
+        click.echo(
+            f"agenttail: warning: {problem.label}: {problem} (ignored here; `agenttail run` "
+            "refuses to start "
+            "until it is fixed)",
+            err=True,
+        )
+    return paths, config
+
+
+def fail(ctx: click.Context, error: AgenttailError) -> NoReturn:
+    if wants_json(ctx):
+        echo_json({"error": error.to_dict()})
+    else:
+        label = f"{error.label}: " if error.label else ""
+        click.echo(f"agenttail: {label}{error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
+    from agenttail.logs import log_internal_error
+
+    log_file = AppPaths.resolve().log_file
+    command = ctx.invoked_subcommand or ctx.info_name or "agenttail"
+    logged = log_internal_error(log_file, command)
+    summary = f"internal error in `agenttail {command}`: {type(exc).__name__}: {exc}"
+    where = f"its traceback is in {log_file}" if logged else "the log file is not writable"
+    if wants_json(ctx):
+        echo_json(
+            {
+                "error": {
+                    "kind": "internal",
+                    "message": summary,
+                    "hint": f"{where}; please report it",
+                    "exit_code": EX_SOFTWARE,
+                }
+            }
+        )
+    else:
+        click.echo(f"agenttail: {summary} ({where}; please report it)", err=True)
+    if not logged:
+        traceback.print_exc()  # the only copy left: better on the terminal than lost
+    sys.exit(EX_SOFTWARE)
+
+
+class AgenttailGroup(click.Group):
+    """A click group whose commands' failures reach the user as messages, never tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AgenttailError as exc:
+            fail(ctx, exc)
+        except sqlite3.Error as exc:
+            from agenttail.store import store_problem
+
+            fail(ctx, store_problem(exc, AppPaths.resolve().database))
+        except click.ClickException as exc:
+            if not wants_json(ctx):
+                raise
+            error = {"kind": "usage", "message": exc.format_message(), "hint": None}
+            echo_json({"error": {**error, "exit_code": exc.exit_code}})
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the edge: a bug becomes a logged summary
+            _internal_error(ctx, exc)
