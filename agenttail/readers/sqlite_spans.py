@@ -6,10 +6,11 @@ ties between spans that end in the same millisecond. The database is opened ``mo
 busy timeout (a WAL reader never blocks the editor's writer; ``immutable`` would miss its WAL).
 
 A span committed after the cursor passed its end time (the exporter flushes in batches) would be
-skipped by a pure keyset, so the last page of every read also returns the spans of a small
-window behind the cursor; event ids are span ids, so a re-read is harmless. A replaced database
-(another inode) is read again from the start, as is one that no longer holds the cursor's span
-(emptied, restored, rewritten in place). See agent-formats.md section 3.4.
+skipped by a pure keyset, so every read also returns the spans of a small window behind the
+cursor it started from (not the one it ends at: a read that reaches spans hours newer would
+move such a window past the late spans); event ids are span ids, so a re-read is harmless. A
+replaced database (another inode) is read again from the start, as is one that no longer holds
+the cursor's span (emptied, restored, rewritten in place). See agent-formats.md section 3.4.
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ WHERE (end_time_ms > :t OR (end_time_ms = :t AND span_id > :id))
 ORDER BY end_time_ms, span_id
 LIMIT :n
 """
-# Behind the page's start cursor, within the overlap window of the newest cursor; nearest first,
-# so a late span (it ends just before the cursor) is kept when the window is fuller than a page.
+# Behind the read's start cursor, within the overlap window; nearest first, so a late span (it
+# ends just before the cursor) is kept when the window is fuller than a page.
 _OVERLAP = f"""
 SELECT {_COLUMNS} FROM spans
 WHERE end_time_ms >= :low
@@ -166,9 +167,8 @@ class SqliteSpanReader:
             if rows:
                 end_t, end_id = float(rows[-1]["end_time_ms"]), rows[-1]["span_id"]
             overlap: list[dict[str, Any]] = []
-            if at_end and self.overlap_ms > 0 and (t > 0 or span_id):
-                low = end_t - self.overlap_ms
-                params = {"low": low, "t": t, "id": span_id, "n": self.max_batch}
+            if self.overlap_ms > 0 and (t > 0 or span_id):
+                params = {"low": t - self.overlap_ms, "t": t, "id": span_id, "n": self.max_batch}
                 overlap = _fetch(conn, _OVERLAP, params)[::-1]
             spans = overlap + rows
             _attach_attributes(conn, spans)
