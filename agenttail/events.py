@@ -110,6 +110,43 @@ class TokenCounts:
         }
 
     @classmethod
+    def from_inclusive_input(
+        cls,
+        input: int,
+        cached: int,
+        cache_write: int = 0,
+        *,
+        output: int = 0,
+        reasoning: int = 0,
+        reasoning_in_output: bool = True,
+    ) -> TokenCounts:
+        """Counts from a provider that counts cache reads (and writes) inside ``input``:
+        OpenAI (``input_tokens`` ⊇ ``cached_tokens``), Gemini (``promptTokenCount`` ⊇
+        ``cachedContentTokenCount``), OTel GenAI (``gen_ai.usage.input_tokens``).
+
+        The house ``output_tokens`` always includes reasoning, and ``reasoning_tokens`` is that
+        part of it kept separately. OpenAI's output already includes reasoning (the default);
+        pass ``reasoning_in_output=False`` for a provider that reports thoughts beside output
+        (Gemini's ``thoughtsTokenCount``). Negative or inconsistent inputs are floored at 0.
+        """
+        cached, cache_write, reasoning = max(0, cached), max(0, cache_write), max(0, reasoning)
+        output = max(0, output)
+        return cls(
+            input_tokens=max(0, input - cached - cache_write),
+            output_tokens=output if reasoning_in_output else output + reasoning,
+            cache_read_tokens=cached,
+            cache_write_5m_tokens=cache_write,
+            reasoning_tokens=reasoning,
+        )
+
+    def minus(self, earlier: TokenCounts) -> TokenCounts:
+        """Field-wise difference (a running total minus an earlier one)."""
+        return TokenCounts(*(getattr(self, f) - getattr(earlier, f) for f in _COUNT_FIELDS))
+
+    def is_zero(self) -> bool:
+        return not any(getattr(self, f) for f in _COUNT_FIELDS)
+
+    @classmethod
     def of(cls, event: MetricEvent) -> TokenCounts:
         return cls(
             input_tokens=event.input_tokens,
@@ -119,6 +156,35 @@ class TokenCounts:
             cache_write_1h_tokens=event.cache_write_1h_tokens,
             reasoning_tokens=event.reasoning_tokens,
         )
+
+
+_COUNT_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+)
+
+
+def delta_from_total(
+    state: dict[str, Any], total: TokenCounts, key: str = "running_total"
+) -> TokenCounts | None:
+    """The usage since the previous running total, for sources that report cumulative counts
+    (Codex ``total_token_usage``, Droid ``tokenUsage``, Goose ``accumulated_*``).
+
+    The previous total lives in the stream state under ``key`` (committed with the watermark,
+    so a re-read never counts twice). None when nothing grew (a re-emitted total). A total
+    that shrank in any field means the counter restarted: the new total is all new usage.
+    """
+    previous = state.get(key)
+    state[key] = [getattr(total, f) for f in _COUNT_FIELDS]
+    if isinstance(previous, list) and len(previous) == len(_COUNT_FIELDS):
+        delta = total.minus(TokenCounts(*previous))
+        if all(getattr(delta, f) >= 0 for f in _COUNT_FIELDS):
+            return None if delta.is_zero() else delta
+    return None if total.is_zero() else total
 
 
 @dataclass(slots=True)

@@ -135,8 +135,10 @@ def chat_request(rid: str, ts: int, model: str, prompt: int | None, output: int 
         "requestId": rid,
         "timestamp": ts,
         "modelId": f"copilot/{model}",
-        "message": {"text": "hello " * 20, "parts": []},
-        "response": [{"kind": "markdownContent", "content": {"value": "ok " * 50}}],
+        "message": {"text": "CANARY-copilot-prompt " * 5, "parts": []},
+        "response": [
+            {"kind": "markdownContent", "content": {"value": "CANARY-copilot-response " * 5}}
+        ],
         "result": {"timings": {"firstProgress": 400, "totalElapsed": 2100}, "metadata": metadata},
         "modelState": {"value": 1, "completedAt": ts + 2100},
     }
@@ -185,10 +187,15 @@ def transcript_lines(session_id: str, ts: int, tools: int) -> str:
     out = line("session.start", {"sessionId": session_id, "version": 1}, 0)
     for n in range(tools):
         call = {"toolCallId": f"call_{session_id}_{n}", "toolName": "read_file"}
-        out += line("tool.execution_start", {**call, "arguments": {}}, 10 + n * 10)
+        arguments = {"filePath": "CANARY-copilot-tool-input"}
+        out += line("tool.execution_start", {**call, "arguments": arguments}, 10 + n * 10)
         out += line(
             "tool.execution_complete",
-            {"toolCallId": call["toolCallId"], "success": n % 3 != 2},
+            {
+                "toolCallId": call["toolCallId"],
+                "success": n % 3 != 2,
+                "result": {"content": "CANARY-copilot-tool-output"},
+            },
             15 + n * 10,
         )
     return out
@@ -216,7 +223,13 @@ def add_chat_spans(
         out = rng.randint(1, 2000)
         total_in = fresh + cached + write
         db.span(
-            {CACHE_WRITE_ATTR: write, "gen_ai.response.id": f"resp-{prefix}-{n}"},
+            {
+                CACHE_WRITE_ATTR: write,
+                "gen_ai.response.id": f"resp-{prefix}-{n}",
+                # Content the exporter stores beside the metrics: it must never be read.
+                "gen_ai.input.messages": '[{"role":"user","content":"CANARY-copilot-span-prompt"}]',
+                "gen_ai.output.messages": '[{"content":"CANARY-copilot-span-response"}]',
+            },
             span_id=f"{prefix}-chat-{n:04d}",
             trace_id=f"{prefix}-trace",
             parent_span_id=f"{prefix}-agent",
@@ -371,6 +384,13 @@ def build_home(root: Path, seed: int = 7) -> Expected:
             "id": "e1",
             "timestamp": "2026-03-10T15:00:01.000Z",
             "parentId": "e0",
+        },
+        {
+            "type": "user.message",
+            "data": {"content": "CANARY-copilot-cli-prompt"},
+            "id": "e2",
+            "timestamp": "2026-03-10T15:00:02.000Z",
+            "parentId": "e1",
         },
     ]
     for n in range(3):

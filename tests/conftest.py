@@ -1,30 +1,35 @@
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from agenttail.agents.base import STANDARD_FALLBACKS
+from agenttail.agents.registry import environment_variables
+
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+# Every variable that moves some registered agent's data, and the standard folders they fall
+# back to: derived from the agents' declarations, so a new agent needs no edit here.
+AGENT_ENV = tuple(dict.fromkeys((*environment_variables(), *STANDARD_FALLBACKS)))
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test gets its own state folder and agent folders; nothing touches $HOME."""
+    """Every test gets its own state folder and an empty home: no agent sees the developer's
+    own sessions, whatever variables the developer has set."""
+    for name in AGENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("AGENTTAIL_"):
+            monkeypatch.delenv(name)
     monkeypatch.setenv("AGENTTAIL_HOME", str(tmp_path / "agenttail-home"))
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
-    # Agents that look under $HOME (VS Code family, Copilot CLI) see an empty home, never the
-    # developer's own sessions.
-    user_home = tmp_path / "user-home"
-    monkeypatch.setenv("HOME", str(user_home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(user_home / ".config"))
-    monkeypatch.setenv("COPILOT_HOME", str(user_home / ".copilot"))
-    monkeypatch.delenv("APPDATA", raising=False)
-    monkeypatch.delenv("VSCODE_PORTABLE", raising=False)
-    for name in list(__import__("os").environ):
-        if name.startswith("AGENTTAIL_") and name != "AGENTTAIL_HOME":
-            monkeypatch.delenv(name, raising=False)
     yield
 
 

@@ -248,7 +248,7 @@ def test_concurrent_writer_every_span_stored_exactly_once(user: Path, tmp_path: 
     agent = CopilotAgent(roots=[user])
     with Store(tmp_path / "store.db") as store:
         processor = StreamProcessor(store, {agent.name: agent}, ReadLimits(max_batch_records=7))
-        ref = StreamRef(agent.name, agent.streams()[3], path, "__shared__")
+        ref = StreamRef(agent.name, agent.streams[3], path, "__shared__")
         thread.start()
         rounds = 0
         while not stop.is_set() or rounds < 2:

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from agenttail.agents.base import AgentContext, StreamRef, StreamSpec, discover
+from agenttail.agents.base import Agent, StreamRef, StreamSpec, discover
 from agenttail.agents.claude_code import ClaudeCodeAgent
 from agenttail.config import load_config
 from agenttail.daemon.runner import Pipeline, scan_once
 from agenttail.daemon.sweep import SweepCoordinator
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import StreamProcessor, backoff_ms
-from agenttail.events import MetricEvent
 from agenttail.paths import AppPaths
-from agenttail.readers.base import Reader, ReadLimits, ReadResult, Record
+from agenttail.readers.base import Reader, ReadLimits, ReadResult
 from agenttail.readers.jsonl import JsonlReader
 from agenttail.store import Store
 from agenttail.watermarks import Watermark
@@ -96,21 +94,14 @@ class BrokenReader:
         raise PermissionError(13, "Permission denied", str(path))
 
 
-class BrokenAgent:
+class BrokenAgent(Agent):
     name = "broken"
 
     def __init__(self, root: Path, reader: Reader) -> None:
-        self.root = root
-        self.spec = StreamSpec("transcript", reader, ("*.jsonl",), lambda p: p.stem)
-
-    def roots(self) -> Sequence[Path]:
-        return [self.root]
-
-    def streams(self) -> Sequence[StreamSpec]:
-        return [self.spec]
-
-    def to_events(self, records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
-        return []
+        super().__init__([root])
+        self.streams = (
+            StreamSpec("transcript", reader, ("*.jsonl",), lambda p: p.stem, lambda r, c: []),
+        )
 
 
 class FrozenClock:

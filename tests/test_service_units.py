@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from agenttail.agents.registry import agent_classes
 from agenttail.cli import main
 from agenttail.service import base as service_base
-from agenttail.service.base import CommandResult, ServiceError, ServiceSpec
+from agenttail.service.base import CommandResult, ServiceError, ServiceSpec, service_env_names
 from agenttail.service.launchd import LABEL, LaunchdBackend
 from agenttail.service.systemd import SystemdBackend, quote_arg
+from tests.helpers import agenttail_cli
 
 
 class Recorder:
@@ -222,3 +224,30 @@ def test_cli_status_asks_the_service_manager(
     assert result.exit_code == 0, result.output
     assert '"ActiveState": "active"' in result.output
     assert '"installed": false' in result.output
+
+
+def test_install_writes_every_agent_override_the_user_set(tmp_path: Path) -> None:
+    """Issue 8 item 12: service managers read no rc files, so an agent's folder variables
+    (declared by the agents themselves) go into the unit; unset ones do not."""
+    env = {
+        **os.environ,
+        "COPILOT_HOME": str(tmp_path / "copilot"),
+        "COPILOT_OTEL_FILE_EXPORTER_PATH": "~/otel/copilot.jsonl",
+        "CLAUDE_CONFIG_DIR": "/a/claude,/b/claude",
+        "VSCODE_PORTABLE": str(tmp_path / "portable"),
+    }
+    unit = agenttail_cli(env, "service", "install", "--platform", "linux", "--dry-run")
+    home = os.environ["HOME"]
+    assert f'Environment="COPILOT_HOME={tmp_path / "copilot"}"' in unit
+    assert f'Environment="COPILOT_OTEL_FILE_EXPORTER_PATH={home}/otel/copilot.jsonl"' in unit
+    assert 'Environment="CLAUDE_CONFIG_DIR=/a/claude,/b/claude"' in unit
+    assert f'Environment="VSCODE_PORTABLE={tmp_path / "portable"}"' in unit
+    assert "XDG_DATA_HOME" not in unit  # not set: not written
+
+
+def test_every_agent_variable_is_carried() -> None:
+    """The installer's list is derived from the registered agents' declarations."""
+    names = service_env_names()
+    for cls in agent_classes():
+        assert set(cls.environment_variables()) <= set(names), cls.name
+    assert {"COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH", "CLAUDE_CONFIG_DIR"} <= set(names)

@@ -1,25 +1,148 @@
-"""The agent seam: stream descriptors for discovery, and records -> metric events."""
+"""The agent seam: what a plugin declares, stream discovery, and records -> metric events.
+
+A plugin is one subclass of ``Agent`` declaring class attributes (simonw/llm style) plus one
+entry point in the ``agenttail.agents`` group; docs/agents.md walks through one.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from agenttail.events import MetricEvent
 from agenttail.readers.base import Reader, Record
 
 SHARED_SESSION_ID = "__shared__"
+PLATFORMS = ("linux", "darwin", "win32")
+
+# Variables with a standard meaning when unset (XDG base directories, Windows known folders).
+STANDARD_FALLBACKS: dict[str, str] = {
+    "XDG_CONFIG_HOME": "~/.config",
+    "XDG_DATA_HOME": "~/.local/share",
+    "XDG_STATE_HOME": "~/.local/state",
+    "XDG_CACHE_HOME": "~/.cache",
+    "APPDATA": "~/AppData/Roaming",
+    "LOCALAPPDATA": "~/AppData/Local",
+    "USERPROFILE": "~",
+}
+_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)|%(\w+)%")
+Converter = Callable[[Sequence[Record], "AgentContext"], list[MetricEvent]]
+
+
+def home_dir(env: Mapping[str, str], platform: str) -> Path | None:
+    """The user's home as the environment names it (``USERPROFILE`` first on Windows)."""
+    names = ("USERPROFILE", "HOME") if platform == "win32" else ("HOME", "USERPROFILE")
+    value = next((env[name] for name in names if env.get(name)), None)
+    return Path(value) if value else None
+
+
+def template_variables(template: str) -> tuple[str, ...]:
+    """The environment variables a path template reads (``$X``, ``${X}``, ``%X%``)."""
+    return tuple(next(g for g in m.groups() if g) for m in _VARIABLE.finditer(template))
+
+
+def expand(
+    template: str, env: Mapping[str, str], platform: str, *, fallbacks: bool = True
+) -> Path | None:
+    """A path template resolved against ``env``; None when a variable it needs is unset.
+
+    ``~`` is the home folder; ``$XDG_DATA_HOME``-style variables fall back to their standard
+    default when ``fallbacks`` (never for an override: an unset override means "not set").
+    """
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = next(g for g in match.groups() if g)
+        found = env.get(name, "").strip()
+        if found:
+            return found
+        fallback = STANDARD_FALLBACKS.get(name) if fallbacks else None
+        if fallback is None:
+            missing = True
+            return ""
+        return fallback
+
+    text = _VARIABLE.sub(value, template)
+    if missing:
+        return None
+    if text == "~" or text.startswith(("~/", "~\\")):
+        home = home_dir(env, platform)
+        if home is None:
+            return None
+        text = str(home) + text[1:]
+    return Path(text)
+
+
+@dataclass(frozen=True)
+class Roots:
+    """Where an agent keeps its data, per OS, as path templates (see ``expand``).
+
+    ``overrides`` are templates over the agent's own environment variables (``$CODEX_HOME``,
+    ``$CLAUDE_CONFIG_DIR/projects``): the first one whose variables are all set replaces the
+    OS defaults, as the agent itself does. ``default`` serves an OS with no entry of its own.
+    """
+
+    linux: tuple[str, ...] = ()
+    darwin: tuple[str, ...] = ()
+    win32: tuple[str, ...] = ()
+    default: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+
+    def templates(self, platform: str) -> tuple[str, ...]:
+        own: tuple[str, ...] = getattr(self, platform, ()) if platform in PLATFORMS else ()
+        return own or self.default
+
+    def resolve(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """The roots on ``platform`` for ``env`` (existing or not); pure, so tests can pass a
+        fake environment for every OS."""
+        platform = platform_name(platform)
+        for override in self.overrides:
+            path = expand(override, env, platform, fallbacks=False)
+            if path is not None:
+                return [path]
+        paths: list[Path] = []
+        for template in self.templates(platform):
+            path = expand(template, env, platform)
+            if path is not None and path not in paths:
+                paths.append(path)
+        return paths
+
+    @property
+    def override_variables(self) -> tuple[str, ...]:
+        """The agent's own environment variables (those its overrides read)."""
+        return _unique(v for t in self.overrides for v in template_variables(t))
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every variable any template reads (overrides first)."""
+        templates = (*self.overrides, *self.linux, *self.darwin, *self.win32, *self.default)
+        return _unique(v for t in templates for v in template_variables(t))
+
+
+def _unique(items: Iterator[str] | Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def platform_name(platform: str) -> str:
+    """``sys.platform`` -> one of ``PLATFORMS`` (other Unixes read like Linux)."""
+    if platform.startswith("win") or platform == "cygwin":
+        return "win32"
+    return "darwin" if platform == "darwin" else "linux"
 
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """A stream descriptor: one kind of source an agent writes, and how to find it.
+    """One kind of source an agent writes: how to find it, read it and understand it.
 
     ``patterns`` are globs relative to each of the agent's roots (``*`` never crosses a folder).
+    ``converter(records, context)`` turns a batch of the reader's records into events.
     A ``shared`` stream (one database for many sessions) is one task per file.
     """
 
@@ -27,6 +150,7 @@ class StreamSpec:
     reader: Reader
     patterns: tuple[str, ...]
     session_id: Callable[[Path], str]
+    converter: Converter
     shared: bool = False
 
     @property
@@ -76,23 +200,65 @@ class AgentContext:
     state: StreamState
 
 
-class Agent(Protocol):
-    """What a plugin provides. Built-ins register through the ``agenttail.agents`` entry points."""
+class Agent:
+    """A plugin: subclass it, declare the class attributes, register it as an entry point in
+    the ``agenttail.agents`` group. Everything else (discovery, watching, the service's
+    environment, the upload allow-list, test isolation) is derived from the declaration.
+    """
 
-    name: str
+    name: ClassVar[str] = ""
+    """Stable id stored with every event (``codex``); the entry point's name."""
+    display_name: ClassVar[str] = ""
+    """For people (``Codex CLI``); defaults to ``name``."""
+    locations: ClassVar[Roots] = Roots()
+    """Roots per OS and the agent's environment overrides."""
+    service_env: ClassVar[tuple[str, ...]] = ()
+    """Variables the installed service must carry besides those ``locations`` reads."""
+    streams: Sequence[StreamSpec] = ()
+    """What to read under each root; an instance may set its own in ``__init__``."""
+    recursive: ClassVar[bool] = True
+    """Watch roots with their subfolders (False: a root holds the files itself)."""
+    upload_attrs: ClassVar[Mapping[str, type]] = {}
+    """Event ``attrs`` keys this agent adds that may leave the machine, with their type
+    (int, float or str); merged into the upload allow-list. Never content."""
+    tokens_recorded: ClassVar[bool] = True
+    """False when the agent keeps no token usage on disk: reports say so instead of 0."""
+
+    def __init__(self, roots: Sequence[Path] | None = None) -> None:
+        """``roots`` pins the roots (tests, embedding); None resolves them from the process."""
+        self._pinned = list(roots) if roots is not None else None
+
+    @classmethod
+    def label(cls) -> str:
+        return cls.display_name or cls.name
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """The roots for ``env`` on ``platform`` (``linux``, ``darwin``, ``win32``).
+
+        Pure; agents whose roots need more than templates (lists in one variable, every
+        VS Code variant) override this, never ``roots``.
+        """
+        return self.locations.resolve(env, platform)
 
     def roots(self) -> Sequence[Path]:
         """Folders holding the agent's data on this machine (existing or not)."""
-        ...
+        if self._pinned is not None:
+            return self._pinned
+        return self.resolve_roots(os.environ, sys.platform)
 
-    def streams(self) -> Sequence[StreamSpec]: ...
+    @classmethod
+    def environment_variables(cls) -> tuple[str, ...]:
+        """Every variable that moves this agent's data: the service carries them, tests
+        isolate them. The roots' own overrides, the variables their templates read, and
+        ``service_env``."""
+        return _unique((*cls.locations.variables, *cls.service_env))
+
+    def watch_recursively(self, root: Path) -> bool:
+        return self.recursive
 
     def to_events(self, records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
-        """Meaning of raw records. May read and update ``context.state``."""
-        ...
-
-    # Optional: ``watch_recursively(root) -> bool``. The watcher watches a root's subfolders
-    # unless the agent says a root holds its files directly (e.g. a folder named by a user).
+        """Meaning of raw records: the stream spec's converter (may update ``context.state``)."""
+        return context.stream.spec.converter(records, context)
 
 
 def discover(agent: Agent) -> Iterator[StreamRef]:
@@ -107,7 +273,7 @@ def discover(agent: Agent) -> Iterator[StreamRef]:
         if real in roots or not root.is_dir():
             continue
         roots.add(real)
-        for spec in agent.streams():
+        for spec in agent.streams:
             for pattern in spec.patterns:
                 for name in _files_matching(str(root), pattern.split("/")):
                     path = Path(name)
@@ -155,7 +321,7 @@ def match_path(agent: Agent, path: Path) -> StreamRef | None:
             relative = path.relative_to(root).as_posix()
         except ValueError:
             continue
-        for spec in agent.streams():
+        for spec in agent.streams:
             if spec.matches(relative):
                 return StreamRef(agent.name, spec, path, spec.session_id(path))
     return None

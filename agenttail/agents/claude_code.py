@@ -7,16 +7,15 @@ copy with the largest total wins (the store applies that rule). See agent-format
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from agenttail.agents.base import AgentContext, StreamSpec
+from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec, expand
 from agenttail.agents.fields import as_dict
 from agenttail.events import EventKind, MetricEvent, nusd_from_usd, parse_iso_ms, stable_id
 from agenttail.pricing import TokenCounts, cost_nusd
@@ -27,18 +26,6 @@ AGENT = "claude_code"
 SYNTHETIC_MODEL = "<synthetic>"
 MAX_PENDING_TOOLS = 2000
 RECENT_MESSAGES = 64
-
-
-def claude_roots(env: dict[str, str] | None = None) -> list[Path]:
-    """CLAUDE_CONFIG_DIR (a comma-separated list) replaces the defaults, as in ccusage."""
-    environ = os.environ if env is None else env
-    configured = environ.get("CLAUDE_CONFIG_DIR", "").strip()
-    if configured:
-        bases = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
-    else:
-        xdg = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-        bases = [Path.home() / ".claude", Path(xdg) / "claude"]
-    return [base / "projects" for base in bases]
 
 
 def _session_of(path: Path) -> str:
@@ -129,28 +116,34 @@ def _tokens(usage: dict[str, Any]) -> TokenCounts:
     )
 
 
-class ClaudeCodeAgent:
+def transcript_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return _Transcript(context).events(records)
+
+
+class ClaudeCodeAgent(Agent):
     name = AGENT
+    display_name = "Claude Code"
+    locations = Roots(
+        default=("~/.claude/projects", "$XDG_CONFIG_HOME/claude/projects"),
+        overrides=("$CLAUDE_CONFIG_DIR/projects",),
+    )
+    streams = (
+        StreamSpec(
+            kind="transcript",
+            reader=JsonlReader(),
+            patterns=("*/*.jsonl", "*/*/subagents/*.jsonl"),
+            session_id=_session_of,
+            converter=transcript_events,
+        ),
+    )
 
-    def __init__(self, roots: Sequence[Path] | None = None) -> None:
-        self._roots = list(roots) if roots is not None else None
-        self._streams = (
-            StreamSpec(
-                kind="transcript",
-                reader=JsonlReader(),
-                patterns=("*/*.jsonl", "*/*/subagents/*.jsonl"),
-                session_id=_session_of,
-            ),
-        )
-
-    def roots(self) -> Sequence[Path]:
-        return self._roots if self._roots is not None else claude_roots()
-
-    def streams(self) -> Sequence[StreamSpec]:
-        return self._streams
-
-    def to_events(self, records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
-        return _Transcript(context).events(records)
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """CLAUDE_CONFIG_DIR (a comma-separated list) replaces the defaults, as in ccusage."""
+        configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
+        if not configured:
+            return super().resolve_roots(env, platform)
+        bases = (expand(p.strip(), env, platform) for p in configured.split(",") if p.strip())
+        return [base / "projects" for base in bases if base is not None]
 
 
 class _Transcript:

@@ -13,11 +13,11 @@ store counts the trace rows whenever the session has any, else the file rows: ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agenttail.agents.base import SHARED_SESSION_ID, AgentContext, StreamSpec
+from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, StreamSpec, home_dir
 from agenttail.agents.copilot_events import (
     FILE_PRECEDENCE,
     TRACE_PRECEDENCE,
@@ -26,7 +26,7 @@ from agenttail.agents.copilot_events import (
     strip_model,
 )
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.agents.vscode_paths import user_dirs, workspace_project
+from agenttail.agents.vscode_paths import PORTABLE_ENV, USER_ROOTS, user_dirs, workspace_project
 from agenttail.events import EventKind, MetricEvent, stable_id
 from agenttail.pricing import TokenCounts, cost_nusd
 from agenttail.readers.base import Record
@@ -105,87 +105,106 @@ def _user_dir(path: Path) -> Path:
     return path.parents[2]
 
 
-class CopilotAgent:
-    name = AGENT
+_projects: dict[tuple[str, str], str | None] = {}
 
-    def __init__(self, roots: Sequence[Path] | None = None) -> None:
-        self._roots = list(roots) if roots is not None else None
-        self._projects: dict[tuple[str, str], str | None] = {}
-        self._streams = (
-            StreamSpec(
-                "transcript",
-                JsonDocumentReader("requests"),
-                tuple(f"{folder}/*.json" for folder in SESSION_FOLDERS),
-                _stem,
-            ),
-            StreamSpec(
-                "transcript",
-                MutationLogReader(),
-                tuple(f"{folder}/*.jsonl" for folder in SESSION_FOLDERS),
-                _stem,
-            ),
-            StreamSpec(
-                "transcript",
-                JsonlReader(),
-                (f"workspaceStorage/*/{CHAT_EXT}/transcripts/*.jsonl",),
-                _stem,
-            ),
-            StreamSpec(
-                "otel_traces",
-                SqliteSpanReader(),
-                (
-                    f"globalStorage/{CHAT_EXT}/agent-traces.db",
-                    f"profiles/*/globalStorage/{CHAT_EXT}/agent-traces.db",
-                ),
-                _shared,
-                shared=True,
-            ),
+
+def project_of(db_path: Path, session_id: str) -> str | None:
+    """The workspace folder of a trace session: where its chat session file lives."""
+    user = _user_dir(db_path)
+    key = (str(user), session_id)
+    if key in _projects:
+        return _projects[key]
+    project = None
+    if session_id != UNKNOWN_SESSION:
+        storage = user / "workspaceStorage"
+        patterns = (
+            f"*/chatSessions/{session_id}.json",
+            f"*/chatSessions/{session_id}.jsonl",
+            f"*/{CHAT_EXT}/transcripts/{session_id}.jsonl",
         )
+        for pattern in patterns:
+            match = next(iter(storage.glob(pattern)), None) if storage.is_dir() else None
+            if match is not None:
+                workspace = _workspace_dir(match)
+                project = workspace_project(workspace) if workspace else None
+                break
+    if len(_projects) >= MAX_PROJECT_CACHE:
+        _projects.clear()
+    _projects[key] = project
+    return project
 
-    def roots(self) -> Sequence[Path]:
-        return self._roots if self._roots is not None else user_dirs()
 
-    def streams(self) -> Sequence[StreamSpec]:
-        return self._streams
+def _session_project(context: AgentContext) -> str | None:
+    """The workspace of a session file, looked up once per stream."""
+    state = context.state.data
+    if "project" not in state:
+        workspace = _workspace_dir(context.stream.path)
+        state["project"] = workspace_project(workspace) if workspace else None
+    project = state["project"]
+    return project if isinstance(project, str) else None
 
-    def to_events(self, records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
-        reader = context.stream.spec.reader.name
-        if reader == "sqlite_spans":
-            return _Spans(self, context).events(records)
-        state = context.state.data
-        if "project" not in state:
-            workspace = _workspace_dir(context.stream.path)
-            state["project"] = workspace_project(workspace) if workspace else None
-        if reader == "json_document":
-            return _ChatDocument(context).events(records)
-        if reader == "mutation_log":
-            return _ChatLog(context).events(records)
-        return EventStream(AGENT, context, state.get("project")).events(records)
 
-    def project_of(self, db_path: Path, session_id: str) -> str | None:
-        """The workspace folder of a trace session: where its chat session file lives."""
-        user = _user_dir(db_path)
-        key = (str(user), session_id)
-        if key in self._projects:
-            return self._projects[key]
-        project = None
-        if session_id != UNKNOWN_SESSION:
-            storage = user / "workspaceStorage"
-            patterns = (
-                f"*/chatSessions/{session_id}.json",
-                f"*/chatSessions/{session_id}.jsonl",
-                f"*/{CHAT_EXT}/transcripts/{session_id}.jsonl",
-            )
-            for pattern in patterns:
-                match = next(iter(storage.glob(pattern)), None) if storage.is_dir() else None
-                if match is not None:
-                    workspace = _workspace_dir(match)
-                    project = workspace_project(workspace) if workspace else None
-                    break
-        if len(self._projects) >= MAX_PROJECT_CACHE:
-            self._projects.clear()
-        self._projects[key] = project
-        return project
+def chat_document_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    _session_project(context)
+    return _ChatDocument(context).events(records)
+
+
+def chat_log_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    _session_project(context)
+    return _ChatLog(context).events(records)
+
+
+def transcript_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return EventStream(AGENT, context, _session_project(context)).events(records)
+
+
+def span_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return _Spans(context).events(records)
+
+
+class CopilotAgent(Agent):
+    name = AGENT
+    display_name = "GitHub Copilot (VS Code)"
+    locations = USER_ROOTS
+    service_env = (PORTABLE_ENV,)
+    streams = (
+        StreamSpec(
+            "transcript",
+            JsonDocumentReader("requests"),
+            tuple(f"{folder}/*.json" for folder in SESSION_FOLDERS),
+            _stem,
+            chat_document_events,
+        ),
+        StreamSpec(
+            "transcript",
+            MutationLogReader(),
+            tuple(f"{folder}/*.jsonl" for folder in SESSION_FOLDERS),
+            _stem,
+            chat_log_events,
+        ),
+        StreamSpec(
+            "transcript",
+            JsonlReader(),
+            (f"workspaceStorage/*/{CHAT_EXT}/transcripts/*.jsonl",),
+            _stem,
+            transcript_events,
+        ),
+        StreamSpec(
+            "otel_traces",
+            SqliteSpanReader(),
+            (
+                f"globalStorage/{CHAT_EXT}/agent-traces.db",
+                f"profiles/*/globalStorage/{CHAT_EXT}/agent-traces.db",
+            ),
+            _shared,
+            span_events,
+            shared=True,
+        ),
+    )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """Every VS Code variant, remote server folder and portable install."""
+        return user_dirs(env, home_dir(env, platform), platform)
 
 
 # -- chat session files -----------------------------------------------------------------------
@@ -318,8 +337,7 @@ class _ChatLog:
 class _Spans:
     """OTel spans -> events; spans re-read from the overlap window are emitted once."""
 
-    def __init__(self, agent: CopilotAgent, context: AgentContext) -> None:
-        self.agent = agent
+    def __init__(self, context: AgentContext) -> None:
         self.ref = context.stream
         self.state = context.state.data
         self.recent: dict[str, float] = self.state.setdefault("recent", {})
@@ -383,7 +401,7 @@ class _Spans:
             "agent": AGENT,
             "session_id": session,
             "ts_ms": int(start_ms),
-            "project": self.agent.project_of(self.ref.path, session),
+            "project": project_of(self.ref.path, session),
             "ok": ok,
             "duration_ms": duration,
             "precedence": TRACE_PRECEDENCE,

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agenttail.agents.base import AgentContext, StreamSpec
+from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.copilot_events import EventStream
 from agenttail.agents.copilot_otel import UNKNOWN_SESSION, OtelFile
 from agenttail.events import MetricEvent
@@ -26,14 +27,6 @@ from agenttail.readers.jsonl import JsonlReader
 AGENT = "copilot_cli"
 OTEL_KIND = "otel_file"
 EXPORTER_ENV = "COPILOT_OTEL_FILE_EXPORTER_PATH"
-
-
-def copilot_home(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
-    environ = os.environ if env is None else env
-    configured = environ.get("COPILOT_HOME", "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return (Path.home() if home is None else home) / ".copilot"
 
 
 def exporter_file(env: Mapping[str, str] | None = None) -> Path | None:
@@ -51,41 +44,59 @@ def _unknown(path: Path) -> str:
     return UNKNOWN_SESSION
 
 
-class CopilotCliAgent:
+def event_stream_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return EventStream(AGENT, context, None).events(records)
+
+
+def otel_file_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    try:
+        fallback = int(context.stream.path.stat().st_mtime * 1000)
+    except OSError:
+        fallback = 0
+    return OtelFile(AGENT, context, fallback).events(records)
+
+
+def _with_exporter(roots: list[Path], exporter: Path | None) -> list[Path]:
+    if exporter is not None and exporter.parent not in roots:
+        return [*roots, exporter.parent]
+    return roots
+
+
+class CopilotCliAgent(Agent):
     name = AGENT
+    display_name = "GitHub Copilot CLI"
+    locations = Roots(default=("~/.copilot",), overrides=("$COPILOT_HOME",))
+    service_env = (EXPORTER_ENV,)
 
     def __init__(self, roots: Sequence[Path] | None = None, exporter: Path | None = None) -> None:
-        self._roots = list(roots) if roots is not None else None
+        super().__init__(roots)
         self._exporter = exporter if exporter is not None else exporter_file()
         otel_patterns: tuple[str, ...] = ("otel/*.jsonl",)
         if self._exporter is not None:
             otel_patterns += (glob.escape(self._exporter.name),)
-        self._streams = (
+        self.streams = (
             StreamSpec(
-                "transcript", JsonlReader(), ("session-state/*/events.jsonl",), _session_dir
+                "transcript",
+                JsonlReader(),
+                ("session-state/*/events.jsonl",),
+                _session_dir,
+                event_stream_events,
             ),
-            StreamSpec(OTEL_KIND, JsonlReader(), otel_patterns, _unknown),
+            StreamSpec(OTEL_KIND, JsonlReader(), otel_patterns, _unknown, otel_file_events),
         )
 
-    def roots(self) -> Sequence[Path]:
-        roots = self._roots if self._roots is not None else [copilot_home()]
-        if self._exporter is not None and self._exporter.parent not in roots:
-            return [*roots, self._exporter.parent]
-        return roots
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """``COPILOT_HOME`` (else ``~/.copilot``), plus the exporter file's folder."""
+        return _with_exporter(super().resolve_roots(env, platform), exporter_file(env))
 
-    def streams(self) -> Sequence[StreamSpec]:
-        return self._streams
+    def _own_roots(self) -> list[Path]:
+        if self._pinned is not None:
+            return self._pinned
+        return self.locations.resolve(os.environ, sys.platform)
+
+    def roots(self) -> Sequence[Path]:
+        return _with_exporter(self._own_roots(), self._exporter)
 
     def watch_recursively(self, root: Path) -> bool:
         """The exporter file's folder may be ``~`` or ``/tmp``: watch only its own entries."""
-        own = self._roots if self._roots is not None else [copilot_home()]
-        return root in own or self._exporter is None or root != self._exporter.parent
-
-    def to_events(self, records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
-        if context.stream.kind == OTEL_KIND:
-            try:
-                fallback = int(context.stream.path.stat().st_mtime * 1000)
-            except OSError:
-                fallback = 0
-            return OtelFile(AGENT, context, fallback).events(records)
-        return EventStream(AGENT, context, None).events(records)
+        return root in self._own_roots() or self._exporter is None or root != self._exporter.parent

@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlparse
 
 import orjson
 
+from agenttail.agents.base import Roots, home_dir
+
 VARIANTS = (
     "Code",
     "Code - Insiders",
@@ -30,15 +32,18 @@ VARIANTS = (
 SERVER_FOLDERS = (".vscode-server", ".vscode-server-insiders", ".vscode-remote", ".cursor-server")
 
 
-def config_bases(env: Mapping[str, str], home: Path, platform: str) -> list[Path]:
-    """Where the variants keep their folders: per OS, as VS Code's ``getUserDataPath`` does."""
-    if platform.startswith("win"):
-        appdata = env.get("APPDATA")
-        return [Path(appdata) if appdata else home / "AppData" / "Roaming"]
-    if platform == "darwin":
-        return [home / "Library" / "Application Support"]
-    xdg = env.get("XDG_CONFIG_HOME")
-    return [Path(xdg) if xdg else home / ".config"]
+def _per_variant(base: str) -> tuple[str, ...]:
+    servers = tuple(f"~/{folder}/data/User" for folder in SERVER_FOLDERS)
+    return tuple(f"{base}/{variant}/User" for variant in VARIANTS) + servers
+
+
+# Where the variants keep their folders, per OS, as VS Code's ``getUserDataPath`` does.
+USER_ROOTS = Roots(
+    linux=_per_variant("$XDG_CONFIG_HOME"),
+    darwin=_per_variant("~/Library/Application Support"),
+    win32=_per_variant("%APPDATA%"),
+)
+PORTABLE_ENV = "VSCODE_PORTABLE"
 
 
 def user_dirs(
@@ -47,23 +52,16 @@ def user_dirs(
     platform: str | None = None,
 ) -> list[Path]:
     """Every VS Code-family ``User`` folder that may exist on this machine (existing or not)."""
-    environ = os.environ if env is None else env
-    home = Path.home() if home is None else home
-    platform = sys.platform if platform is None else platform
-    dirs = [
-        base / variant / "User"
-        for base in config_bases(environ, home, platform)
-        for variant in VARIANTS
-    ]
-    dirs += [home / folder / "data" / "User" for folder in SERVER_FOLDERS]
-    portable = environ.get("VSCODE_PORTABLE")
-    if portable:
+    environ = dict(os.environ if env is None else env)
+    if home is not None:
+        environ["HOME"] = environ["USERPROFILE"] = str(home)
+    elif not home_dir(environ, platform or sys.platform):
+        environ["HOME"] = str(Path.home())
+    dirs = USER_ROOTS.resolve(environ, sys.platform if platform is None else platform)
+    portable = environ.get(PORTABLE_ENV)
+    if portable and Path(portable) / "user-data" / "User" not in dirs:
         dirs.append(Path(portable) / "user-data" / "User")
-    unique: list[Path] = []
-    for path in dirs:
-        if path not in unique:
-            unique.append(path)
-    return unique
+    return dirs
 
 
 _DRIVE = re.compile(r"^/[A-Za-z]:")

@@ -111,13 +111,12 @@ class Watcher:
                 self.restarts += 1
                 self._start_observer()
             for agent in self.agents:
-                deep = getattr(agent, "watch_recursively", None)
                 for root in agent.roots():
                     if root in self.watched or not root.is_dir():
                         continue
-                    self.recursive[root] = self.recursive.get(root, False) or (
-                        deep is None or bool(deep(root))
-                    )
+                    self.recursive[root] = self.recursive.get(
+                        root, False
+                    ) or agent.watch_recursively(root)
                     self._schedule(root)
             return sorted(self.watched)
 

@@ -18,25 +18,34 @@ from typing import Protocol
 from agenttail.errors import AgenttailError
 from agenttail.paths import AppPaths
 
-PASS_THROUGH_ENV: list[str] = [
+# agenttail's own variables; every agent adds the variables that move its data
+# (``Agent.environment_variables``), so a new agent needs no edit here.
+PASS_THROUGH_ENV: tuple[str, ...] = (
     "AGENTTAIL_HOME",
     "AGENTTAIL_CONFIG",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
     "XDG_STATE_HOME",
     "XDG_CACHE_HOME",
-    "CLAUDE_CONFIG_DIR",
-]
+)
 TEMPLATES = Path(__file__).parent / "templates"
 SOURCE_TREE = Path(__file__).resolve().parents[2]
 
 
-def register_service_env(*names: str) -> None:
-    """Agents whose folders move with an environment variable list it here, so the service
-    sees the same folders as the shell that installed it (service managers read no rc files)."""
-    for name in names:
-        if name not in PASS_THROUGH_ENV:
-            PASS_THROUGH_ENV.append(name)
+def service_env_names() -> tuple[str, ...]:
+    """Variables the unit carries when set: service managers read no rc files, so the service
+    must see the same folders as the shell that installed it."""
+    from agenttail.agents.registry import environment_variables
+
+    return tuple(dict.fromkeys((*PASS_THROUGH_ENV, *environment_variables())))
+
+
+def _service_value(value: str) -> str:
+    """A path made absolute (the unit does not start in the installing shell's folder); a
+    list (``a,b``, as CLAUDE_CONFIG_DIR allows) or a URL is carried as is."""
+    if "," in value or "://" in value:
+        return value
+    return str(Path(value).expanduser().absolute())
 
 
 def template(relative: str) -> str:
@@ -57,15 +66,19 @@ class ServiceSpec:
     paths: AppPaths
 
     @classmethod
-    def current(cls, env: Mapping[str, str] | None = None) -> ServiceSpec:
-        """``sys.executable`` unresolved: resolving a venv's symlink would lose the venv."""
+    def current(
+        cls, env: Mapping[str, str] | None = None, names: Sequence[str] | None = None
+    ) -> ServiceSpec:
+        """``sys.executable`` unresolved: resolving a venv's symlink would lose the venv.
+
+        ``names``: the variables to carry when set (default: ``service_env_names()``).
+        """
         environ = os.environ if env is None else env
         environment: dict[str, str] = {}
-        for name in PASS_THROUGH_ENV:
-            value = environ.get(name)
+        for name in service_env_names() if names is None else names:
+            value = environ.get(name, "").strip()
             if value:
-                is_path = name != "CLAUDE_CONFIG_DIR" or "," not in value
-                environment[name] = str(Path(value).expanduser().absolute()) if is_path else value
+                environment[name] = _service_value(value)
         paths = AppPaths.resolve({**environ, **environment})
         return cls((sys.executable, "-m", "agenttail", "run"), environment, paths)
 

@@ -1,7 +1,7 @@
 """What may leave the machine: a whitelist of metric fields, never content.
 
 Prompts, responses, tool input/output and file content never reach the ``events`` table's
-metric columns; ``attrs`` is filtered key by key against ``ATTR_KEYS`` so a future reader that
+metric columns; ``attrs`` is filtered key by key against ``allowed_attrs()`` so a future reader that
 puts text into ``attrs`` cannot leak it by accident. Project paths are reduced per
 ``upload.project`` and filtered by the allow/deny globs.
 """
@@ -12,10 +12,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-# Metric attributes that may leave, by the type they must have.
+# Metric attributes every agent may use, by the type they must have; each agent adds its own
+# (``Agent.upload_attrs``), see ``allowed_attrs``.
 ATTR_KEYS: dict[str, type] = {
     "history_len": int,
     "context_tokens": int,
@@ -76,14 +78,23 @@ def _match(project: str, pattern: str) -> bool:
     return "/" not in pattern and "\\" not in pattern and fnmatchcase(_path(project).name, pattern)
 
 
+@cache
+def allowed_attrs() -> dict[str, type]:
+    """``ATTR_KEYS`` plus every registered agent's ``upload_attrs`` (the shared keys win)."""
+    from agenttail.agents.registry import upload_attrs
+
+    return {**upload_attrs(), **ATTR_KEYS}
+
+
 def safe_attrs(attrs: dict[str, Any], send_git_branch: bool) -> dict[str, Any]:
     """The whitelisted metric attributes, each of its declared type."""
+    allowed = allowed_attrs()
     kept: dict[str, Any] = {}
     for key, value in attrs.items():
         if key == BRANCH_KEY and send_git_branch and isinstance(value, str) and _LABEL.match(value):
             kept[key] = value
             continue
-        expected = ATTR_KEYS.get(key)
+        expected = allowed.get(key)
         if expected is None or value is None or isinstance(value, bool):
             continue
         if expected is str:
