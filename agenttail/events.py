@@ -263,3 +263,11 @@ class MetricEvent:
             self.output_tokens,
             self.cost_nusd or 0,
         )
+
+
+def last_copy_wins(event: MetricEvent, position: int) -> MetricEvent:
+    """Marks ``event`` as the copy at ``position`` (the record's byte offset or item index) of
+    a message its source re-appends whenever it updates it (Gemini): among copies of one
+    ``event_id`` at the same precedence the store keeps the highest ``seq``, the last copy."""
+    event.seq = max(0, position)
+    return event

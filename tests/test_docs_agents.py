@@ -57,7 +57,7 @@ def test_worked_example_reads_its_sessions() -> None:
     with Store(paths.database, readonly=True) as store:
         rows = list(
             store.query(
-                "SELECT session_id, input_tokens, cache_read_tokens, output_tokens, cost_usd "
+                "SELECT session_id, input_tokens, cache_read_tokens, output_tokens, cost_nusd "
                 "FROM events WHERE agent = 'demo' ORDER BY ts_ms"
             )
         )
@@ -67,4 +67,4 @@ def test_worked_example_reads_its_sessions() -> None:
         (300, 1200, 80),
     ]
     assert {r["session_id"] for r in rows} == {"s-001"}
-    assert all(r["cost_usd"] and r["cost_usd"] > 0 for r in rows)
+    assert all(r["cost_nusd"] and r["cost_nusd"] > 0 for r in rows)
