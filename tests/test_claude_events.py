@@ -88,6 +88,18 @@ def test_resumed_session_copies_are_counted_once_across_files(claude_dir: Path) 
     assert totals()["requests"] == 3
 
 
+def test_a_request_is_keyed_by_message_id_alone(claude_dir: Path) -> None:
+    """As the module docstring says: a copy with another requestId is the same request."""
+    first = ClaudeSession(claude_dir)
+    first.write(first.assistant("2026-11-01T10:00:00.000Z", "msg_1", request_id="req_a"))
+    replay = ClaudeSession(claude_dir)
+    replay.write(replay.assistant("2026-11-01T10:00:00.000Z", "msg_1", request_id="req_b"))
+    replay.write(replay.assistant("2026-11-01T10:00:01.000Z", "msg_1", request_id=None))
+    scan()
+    assert totals()["requests"] == 1
+    assert totals()["output_tokens"] == 100
+
+
 @pytest.mark.parametrize("sidechain_first", [True, False])
 def test_sidechain_replay_of_a_parent_message_is_dropped(
     claude_dir: Path, sidechain_first: bool

@@ -270,3 +270,18 @@ def test_exit_codes_are_documented() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for code in (0, 1, 2, 70, 73, 74, 75, 78):
         assert f"| {code} |" in readme, code
+
+
+def test_a_file_name_that_is_not_utf8_is_read(claude_dir: Path) -> None:
+    session = seed(claude_dir, output_tokens=42)
+    # Latin-1 "café-" as a Linux file system keeps it: bytes that are not UTF-8.
+    session.path.rename(session.path.with_name(os.fsdecode(b"caf\xe9-") + session.path.name))
+    done = run_agenttail(env(), "scan")
+    assert done.returncode == 0, done.stderr
+    no_traceback(done)
+    report = json.loads(run_agenttail(env(), "report", "daily", "--json").stdout)
+    assert report["totals"]["output_tokens"] == 42
+    (stream,) = json.loads(run_agenttail(env(), "status", "--json").stdout)["streams"]
+    assert "caf\\xe9-" in stream["path"] and stream["error_count"] == 0
+    again = run_agenttail(env(), "scan", "--json")
+    assert json.loads(again.stdout)["processed"] == 0  # known by the same key: not re-read

@@ -137,6 +137,16 @@ def platform_name(platform: str) -> str:
     return "darwin" if platform == "darwin" else "linux"
 
 
+def utf8_text(text: str) -> str:
+    """``text`` as valid UTF-8: a file name in another encoding (Python keeps its bytes as
+    surrogates) gets ``\\xNN`` escapes, which SQLite and JSON can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """One kind of source an agent writes: how to find it, read it and understand it.
@@ -179,9 +189,14 @@ class StreamRef:
         return self.spec.kind
 
     @property
+    def path_text(self) -> str:
+        """The path as the store and the logs name it (always valid UTF-8)."""
+        return utf8_text(str(self.path))
+
+    @property
     def key(self) -> tuple[str, str]:
-        """The queue de-duplication key: (path, stream kind)."""
-        return (str(self.path), self.spec.kind)
+        """The queue de-duplication key: (path, stream kind), as the store keys sessions."""
+        return (self.path_text, self.spec.kind)
 
 
 @dataclass
@@ -280,7 +295,7 @@ def discover(agent: Agent) -> Iterator[StreamRef]:
                     if path in seen:
                         continue
                     seen.add(path)
-                    yield StreamRef(agent.name, spec, path, spec.session_id(path))
+                    yield StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path)))
 
 
 def _files_matching(folder: str, parts: list[str]) -> Iterator[str]:
@@ -323,5 +338,5 @@ def match_path(agent: Agent, path: Path) -> StreamRef | None:
             continue
         for spec in agent.streams:
             if spec.matches(relative):
-                return StreamRef(agent.name, spec, path, spec.session_id(path))
+                return StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path)))
     return None

@@ -1,8 +1,10 @@
 """Claude Code: ``~/.claude/projects/<escaped-cwd>/<session>.jsonl`` transcripts.
 
 Claude Code writes one line per content block of an API response and repeats the whole usage
-on each, so one request is keyed by ``message.id`` + ``requestId`` across every file and the
-copy with the largest total wins (the store applies that rule). See agent-formats.md section 2.
+on each, so one request is keyed by ``message.id`` alone across every file (a resumed or
+replayed copy carries the same id with a new ``requestId``, which is kept as an attribute only).
+The store keeps one copy: a main-chain copy beats a sidechain replay, then the largest total
+wins. A usage line without ``message.id`` is one event of its own. See agent-formats.md s.2.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class StreamProcessor:
             outcome.error = repr(exc)
             self._fail(ref, f"{type(exc).__name__}: {exc}")
         except Exception as exc:
-            log.exception("stream_crashed", path=str(ref.path))
+            log.exception("stream_crashed", path=ref.path_text)
             outcome.error = repr(exc)
             self._fail(ref, f"internal error: {type(exc).__name__}: {exc}")
         return outcome
@@ -87,13 +87,13 @@ class StreamProcessor:
         state = StreamState(dict(row.state) if row else {})
         stat = FileStat.of(ref.path)
         if row is not None and row.watermark and watermark is None:
-            log.warning("watermark_unreadable", path=str(ref.path), stream=ref.kind)
+            log.warning("watermark_unreadable", path=ref.path_text, stream=ref.kind)
         while True:
             result = ref.spec.reader.read(ref.path, watermark, self.limits)
             if result.reset:
                 outcome.reset = True
                 state = StreamState({})
-                log.info("stream_reset", path=str(ref.path), reason=result.reset_reason)
+                log.info("stream_reset", path=ref.path_text, reason=result.reset_reason)
             events = agent.to_events(result.records, AgentContext(ref, state))
             done = result.at_end or self.stop.is_set() or outcome.batches + 1 >= self.max_batches
             self.store.commit_batch(
@@ -106,7 +106,7 @@ class StreamProcessor:
             if result.malformed or result.invalid_utf8 or result.oversized:
                 log.warning(
                     "bad_lines_skipped",
-                    path=str(ref.path),
+                    path=ref.path_text,
                     malformed=result.malformed,
                     invalid_utf8=result.invalid_utf8,
                     oversized=result.oversized,
@@ -123,9 +123,9 @@ class StreamProcessor:
             failures = (row.error_count if row else 0) + 1
             self.store.record_failure(ref, message, now, now + backoff_ms(failures))
         except sqlite3.Error as exc:  # the store itself is locked or broken: retry later
-            log.error("record_failure_failed", path=str(ref.path), error=repr(exc))
+            log.error("record_failure_failed", path=ref.path_text, error=repr(exc))
             return
-        log.warning("stream_failed", path=str(ref.path), stream=ref.kind, error=message)
+        log.warning("stream_failed", path=ref.path_text, stream=ref.kind, error=message)
 
 
 class Workers:
@@ -166,7 +166,7 @@ class Workers:
                 try:
                     outcome = processor.process(ref)
                 except Exception:
-                    log.exception("worker_task_crashed", path=str(ref.path))
+                    log.exception("worker_task_crashed", path=ref.path_text)
                     outcome = Outcome(error="crashed")
                 again = not outcome.finished and outcome.error is None
                 self.queue.done(ref, again=again and not self.stop_event.is_set())

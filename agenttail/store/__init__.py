@@ -345,7 +345,7 @@ class Store:
         rows = list(
             self.query(
                 "SELECT * FROM sessions WHERE session_id = ? AND stream = ? AND path = ?",
-                [ref.session_id, ref.kind, str(ref.path)],
+                [ref.session_id, ref.kind, ref.path_text],
             )
         )
         return SessionRow.from_row(rows[0]) if rows else None
@@ -358,7 +358,7 @@ class Store:
             [
                 ref.session_id,
                 ref.kind,
-                str(ref.path),
+                ref.path_text,
                 ref.agent,
                 int(ref.spec.shared),
                 ref.spec.watermark_kind,
@@ -407,7 +407,7 @@ class Store:
                     now_ms,
                     ref.session_id,
                     ref.kind,
-                    str(ref.path),
+                    ref.path_text,
                 ],
             )
 
@@ -427,7 +427,7 @@ class Store:
                     now_ms,
                     ref.session_id,
                     ref.kind,
-                    str(ref.path),
+                    ref.path_text,
                 ],
             )
 
@@ -440,11 +440,11 @@ class Store:
                        errors_total = errors_total + 1, last_error = ?, last_error_at = ?,
                        next_retry_at = ?
                    WHERE session_id = ? AND stream = ? AND path = ?""",
-                [error[:2000], now_ms, retry_at_ms, ref.session_id, ref.kind, str(ref.path)],
+                [error[:2000], now_ms, retry_at_ms, ref.session_id, ref.kind, ref.path_text],
             )
             row = self.conn.execute(
                 "SELECT error_count FROM sessions WHERE session_id = ? AND stream = ? AND path = ?",
-                [ref.session_id, ref.kind, str(ref.path)],
+                [ref.session_id, ref.kind, ref.path_text],
             ).fetchone()
         return int(row[0])
 
@@ -458,7 +458,7 @@ class Store:
             known = merged.get(event.event_id)
             if known is None or event.outranks(known):
                 merged[event.event_id] = event
-        source = str(ref.path)
+        source = ref.path_text
         self.conn.executemany(
             _UPSERT_EVENT, [_event_row(e, source, now_ms) for e in merged.values()]
         )
