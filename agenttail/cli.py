@@ -258,3 +258,7 @@ _register_service(main)
 from agenttail.upload.cli import upload as _upload_command  # noqa: E402
 
 main.add_command(_upload_command)
+
+from agenttail.server.cli import server as _server_command  # noqa: E402
+
+main.add_command(_server_command)

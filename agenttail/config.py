@@ -60,6 +60,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("upload.url", str, None, "where batches go; unset keeps every event local"),
     Option("upload.token", str, None, "bearer token for the upload endpoint", secret=True),
     Option("upload.token_file", str, None, "file holding the token (must be mode 0600)"),
+    Option("upload.user", str, None, "user name sent with uploads (default: the OS user)"),
     Option(
         "upload.exporter",
         str,

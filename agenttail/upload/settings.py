@@ -32,6 +32,7 @@ class UploadSettings:
     send_git_branch: bool = False
     retention_days: int = 30
     max_pending_events: int = 1_000_000
+    user: str = ""
 
 
 def _is_loopback(host: str) -> bool:
@@ -140,4 +141,15 @@ def upload_settings(config: Config) -> UploadSettings | None:
         send_git_branch=_bool(config, "upload.send_git_branch"),
         retention_days=config.get_int("upload.retention_days"),
         max_pending_events=config.get_int("upload.max_pending_events"),
+        user=config.get_str("upload.user") or os_user(),
     )
+
+
+def os_user() -> str:
+    """The login name, as the receiver's default identity for this machine's uploads."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "unknown"

@@ -100,7 +100,7 @@ class Uploader:
             report.dropped = outbox.apply_retention(now_ms(self.clock))
             if report.dropped:
                 log.warning("upload_dropped", events=report.dropped)
-            source = source_info(outbox.host_id(), self.exporter.name)
+            source = source_info(outbox.host_id(), self.exporter.name, self.settings.user)
             while self.clock.monotonic() < end:
                 batch = outbox.next_batch(now_ms(self.clock))
                 if batch is None:

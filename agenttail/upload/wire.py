@@ -110,8 +110,12 @@ def batch_id(events: Sequence[WireEvent]) -> str:
     return hashlib.sha256("\n".join(pairs).encode("utf-8")).hexdigest()[:32]
 
 
-def source_info(host_id: str, exporter: str) -> dict[str, Any]:
-    return {"name": "agenttail", "version": __version__, "host_id": host_id, "exporter": exporter}
+def source_info(host_id: str, exporter: str, user: str | None = None) -> dict[str, Any]:
+    """Who sends: this install's random machine id and the configured user name."""
+    source = {"name": "agenttail", "version": __version__, "host_id": host_id, "exporter": exporter}
+    if user:
+        source["user"] = user
+    return source
 
 
 def envelope(

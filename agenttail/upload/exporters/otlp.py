@@ -88,6 +88,8 @@ def _resource(source: dict[str, Any]) -> Resource:
                 ("service.name", "agenttail"),
                 ("service.version", str(source.get("version", __version__))),
                 ("host.id", source.get("host_id")),
+                ("agenttail.machine.id", source.get("host_id")),
+                ("user.name", source.get("user")),
             ]
         )
     )

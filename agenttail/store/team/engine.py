@@ -1,0 +1,110 @@
+"""The receiver's logic on top of any DB-API connection: claim the key, upsert the events.
+
+Engines provide a transaction that yields a cursor; everything else is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from agenttail.store.team import (
+    IngestBatch,
+    IngestResult,
+    TokenInfo,
+    event_row,
+    new_token,
+    token_hash,
+)
+from agenttail.store.team import sql as q
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: Any, params: Any, /) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class SqlTeamStore:
+    """Shared by the SQLite and PostgreSQL team stores."""
+
+    dialect: q.Dialect
+
+    def transaction(self) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def _create_schema(self) -> None:
+        with self.transaction() as cur:
+            for statement in q.schema(self.dialect):
+                cur.execute(statement)
+
+    def ingest(self, batch: IngestBatch, now_ms: int) -> IngestResult:
+        """One transaction per batch: a replayed key, a lost ack or a crash never double counts."""
+        rows = [event_row(event, batch, now_ms) for event in batch.events]
+        with self.transaction() as cur:
+            cur.execute(
+                q.insert_batch(self.dialect),
+                {
+                    "batch_id": batch.batch_id,
+                    "user_name": batch.user,
+                    "machine_id": batch.machine_id,
+                    "event_count": len(rows),
+                    "received_at": now_ms,
+                },
+            )
+            if cur.rowcount == 0:
+                return IngestResult(batch.batch_id, len(rows), 0, duplicate=True)
+            stored = 0
+            statement = q.upsert_event(self.dialect)
+            for row in rows:
+                cur.execute(statement, row)
+                stored += max(0, cur.rowcount)
+        return IngestResult(batch.batch_id, len(rows), stored, duplicate=False)
+
+    def create_token(self, user: str, now_ms: int) -> str:
+        token = new_token()
+        with self.transaction() as cur:
+            cur.execute(
+                q.insert_token(self.dialect),
+                {"token_hash": token_hash(token), "user_name": user, "created_at": now_ms},
+            )
+        return token
+
+    def revoke_token(self, user: str, now_ms: int) -> bool:
+        with self.transaction() as cur:
+            cur.execute(q.revoke_tokens(self.dialect), {"user": user, "now": now_ms})
+            return cur.rowcount > 0
+
+    def tokens(self) -> list[TokenInfo]:
+        with self.transaction() as cur:
+            cur.execute(q.LIST_TOKENS)
+            rows = cur.fetchall()
+        return [TokenInfo(row[0], int(row[1]), revoked=int(row[2]) == 0) for row in rows]
+
+    def user_for_token(self, token: str) -> str | None:
+        with self.transaction() as cur:
+            cur.execute(q.user_for_token(self.dialect), {"hash": token_hash(token)})
+            row = cur.fetchone()
+        return None if row is None else str(row[0])
+
+    def has_tokens(self) -> bool:
+        with self.transaction() as cur:
+            cur.execute(q.HAS_TOKENS)
+            return cur.fetchone() is not None
+
+    def rows(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
+        """Rows as dicts: for reports and tests."""
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+            names = [column[0] for column in getattr(cur, "description", None) or ()]
+            found = cur.fetchall()
+        for row in found:
+            yield dict(zip(names, row, strict=True))
