@@ -14,6 +14,7 @@ from typing import Any
 EX_OK = 0
 EX_FAILED = 1  # finished, but not everything worked: failed streams, a damaged store
 EX_USAGE = 2  # bad command-line arguments (click's own code)
+EX_UNAVAILABLE = 69  # a service agenttail needs is missing: the server extra, a team database
 EX_SOFTWARE = 70  # an internal error: its traceback is in the log file
 EX_CANTCREAT = 73  # the state folder or the store cannot be written
 EX_IOERR = 74  # the disk is full or an I/O error stopped the command

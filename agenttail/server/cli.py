@@ -5,7 +5,6 @@ Imports nothing heavy at module level: the daemon's install has no server extra.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from agenttail.errors import EX_UNAVAILABLE, EX_USAGE, AgenttailError
 from agenttail.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
 SERVER_DB = "server.db"
-EX_USAGE = 64
-EX_UNAVAILABLE = 69
 
 
 def default_database_url(paths: AppPaths | None = None) -> str:
@@ -30,20 +28,11 @@ def default_database_url(paths: AppPaths | None = None) -> str:
     return f"sqlite:///{folder / SERVER_DB}"
 
 
-def _fail(message: str, code: int) -> None:
-    click.echo(f"agenttail server: {message}", err=True)
-    sys.exit(code)
-
-
 @contextmanager
 def team_store(url: str | None) -> Iterator[TeamStore]:
-    from agenttail.store.team import TeamStoreError, open_team_store
+    from agenttail.store.team import open_team_store
 
-    try:
-        store = open_team_store(url or default_database_url())
-    except TeamStoreError as exc:
-        _fail(str(exc), EX_UNAVAILABLE)
-        raise AssertionError("unreachable") from exc
+    store = open_team_store(url or default_database_url())
     try:
         yield store
     finally:
@@ -85,8 +74,11 @@ def server(ctx: click.Context, listen: str, database: str | None) -> None:
 
         from agenttail.server.app import create_app
     except ImportError:
-        _fail("the server is not installed: pip install 'agenttail[server]'", EX_UNAVAILABLE)
-        return
+        raise AgenttailError(
+            "the server is not installed",
+            "pip install 'agenttail[server]'",
+            exit_code=EX_UNAVAILABLE,
+        ) from None
     with team_store(database) as store:
         if not store.has_tokens():
             click.echo(
@@ -133,5 +125,5 @@ def token_revoke(name: str, database: str | None) -> None:
     """Revoke every token of developer NAME."""
     with team_store(database) as store:
         if not store.revoke_token(name, int(time.time() * 1000)):
-            _fail(f"no active token for {name!r}", EX_USAGE)
+            raise AgenttailError(f"no active token for {name!r}", exit_code=EX_USAGE)
         click.echo(f"revoked the tokens of {name}")

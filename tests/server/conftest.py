@@ -55,8 +55,16 @@ class RunningServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agenttail", "server", "--listen", f"127.0.0.1:{self.port}",
-             "--database", self.database],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "agenttail",
+                "server",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--database",
+                self.database,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -6,7 +6,6 @@ refuses to run as root, so as root the cluster belongs to the ``postgres`` syste
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -24,8 +23,8 @@ def _bindir() -> Path | None:
     found = shutil.which("pg_ctl")
     if found:
         return Path(os.path.realpath(found)).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(candidates[-1]).parent if candidates else None
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return candidates[-1].parent if candidates else None
 
 
 def _free_port() -> int:
@@ -62,8 +61,19 @@ def postgres_cluster() -> Iterator[str]:
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     port = _free_port()
     subprocess.run(
-        _as_owner([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "agenttail",
-                   "--no-sync"], owner),  # fmt: skip
+        _as_owner(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "agenttail",
+                "--no-sync",
+            ],
+            owner,
+        ),
         check=True,
         capture_output=True,
         timeout=120,
@@ -71,8 +81,19 @@ def postgres_cluster() -> Iterator[str]:
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
         _as_owner(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
-             "-l", str(folder / "log"), "start"],  # fmt: skip
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(folder / "log"),
+                "start",
+            ],
             owner,
         ),
         check=True,

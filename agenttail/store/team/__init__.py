@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agenttail.errors import EX_UNAVAILABLE, AgenttailError
+
 # Wire fields stored per event, in the local store's names; "attrs" is kept as JSON text.
 EVENT_COLUMNS = (
     "event_id",
@@ -62,8 +64,11 @@ _DEFAULTS: dict[str, Any] = {"tokens_known": True, "estimated": False}
 TOKEN_PREFIX = "att_"
 
 
-class TeamStoreError(ValueError):
+class TeamStoreError(AgenttailError):
     """The team database cannot be opened or used (a bad URL, an unreachable server)."""
+
+    exit_code = EX_UNAVAILABLE
+    kind = "team_store"
 
 
 @dataclass(frozen=True)
