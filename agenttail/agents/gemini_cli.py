@@ -1,0 +1,149 @@
+"""Gemini CLI: ``~/.gemini/tmp/<project>/chats/session-*.jsonl`` (and legacy ``.json``).
+
+``GEMINI_CLI_HOME`` replaces the home folder (``$GEMINI_CLI_HOME/.gemini``), as the CLI itself
+does. A session file is a mutation log: a metadata line, message lines, ``$set`` and
+``$rewindTo`` lines. A message is appended again under the same ``id`` when its tokens or tool
+calls arrive, so the last copy of an id wins (``seq`` = byte offset). A resumed legacy ``.json``
+is copied into a new ``.jsonl`` and left in place: both carry the same session and message ids,
+so keying by them counts the session once. Rewound messages were billed, so they still count.
+See agent-formats.md section 6 and notes/formats-agents-ccusage.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agenttail.agents.base import AgentContext
+from agenttail.agents.fields import as_dict, as_int
+from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
+from agenttail.pricing import cost_usd
+from agenttail.readers.base import Record
+
+AGENT = "gemini_cli"
+PROVIDER = "google"
+# toolCalls[].status values that end a call (scheduler/types.ts Status)
+TOOL_DONE = {"success": True, "error": False, "cancelled": False}
+
+
+def gemini_tokens(tokens: dict[str, Any]) -> TokenCounts:
+    """Gemini usage (prompt includes cached; thoughts outside candidates) in the house meaning.
+
+    ``tool`` (toolUsePromptTokenCount) is input the model read outside the prompt. When the
+    total shows the prompt already excluded the cached part (never written by Gemini CLI, but
+    ccusage allows it), the prompt is taken as it is.
+    """
+    prompt, cached = as_int(tokens.get("input")), as_int(tokens.get("cached"))
+    output, thoughts = as_int(tokens.get("output")), as_int(tokens.get("thoughts"))
+    tool, total = as_int(tokens.get("tool")), as_int(tokens.get("total"))
+    inclusive = prompt + output + thoughts + tool
+    if cached and total == inclusive + cached and total != inclusive:
+        fresh = prompt
+    else:
+        fresh = prompt - min(prompt, cached)
+    # candidates already hold the thoughts when the total has no room for them
+    thoughts_inside = bool(thoughts and total and total == prompt + output + tool)
+    return TokenCounts(
+        input_tokens=fresh + tool,
+        output_tokens=output if thoughts_inside else output + thoughts,
+        cache_read_tokens=cached,
+        reasoning_tokens=thoughts,
+    )
+
+
+class GeminiSession:
+    """Turns one session file's records into events; the session id and run live in state."""
+
+    def __init__(self, context: AgentContext) -> None:
+        self.context = context
+        self.state = context.state.data
+        path = context.stream.path
+        self.state.setdefault("session_id", path.stem)
+        # <tmp>/<project>/chats/<file> or <tmp>/<project>/chats/<parent>/<file>
+        chats = path.parent if path.parent.name == "chats" else path.parent.parent
+        self.project = chats.parent.name
+        self.parent = path.parent.name if path.parent.name != "chats" else None
+        self.out: list[MetricEvent] = []
+
+    def events(self, records: Sequence[Record]) -> list[MetricEvent]:
+        for record in records:
+            data = record.data
+            if "$set" in data or "$rewindTo" in data:
+                checkpoint = as_dict(data.get("$set")).get("messages")
+                for index, message in enumerate(checkpoint if isinstance(checkpoint, list) else ()):
+                    if isinstance(message, dict):
+                        self._message(message, record.position, index)
+                continue
+            if isinstance(data.get("sessionId"), str) and "type" not in data:
+                self._metadata(data)
+                embedded = data.get("messages")  # a legacy document on one line
+                for index, message in enumerate(embedded if isinstance(embedded, list) else ()):
+                    if isinstance(message, dict):
+                        self._message(message, record.position, index)
+                continue
+            self._message(data, record.position, 0)
+        return self.out
+
+    def _metadata(self, data: dict[str, Any]) -> None:
+        session = data.get("sessionId")
+        if isinstance(session, str) and session:
+            self.state["session_id"] = session
+        if data.get("kind") == "subagent":
+            self.state["subagent"] = True
+
+    def _message(self, message: dict[str, Any], position: int, index: int) -> None:
+        kind, message_id = message.get("type"), message.get("id")
+        if not isinstance(message_id, str) or not message_id:
+            return
+        session = str(self.state["session_id"])
+        if kind == "user":
+            self.state["run_id"] = stable_id(AGENT, "run", session, message_id)
+            return
+        if kind != "gemini":
+            return
+        ts = parse_iso_ms(message.get("timestamp"))
+        if ts is None:
+            return
+        model = message.get("model") if isinstance(message.get("model"), str) else None
+        attrs: dict[str, Any] = {"message_id": message_id}
+        if self.parent:
+            attrs["parent_session_id"] = self.parent
+        base: dict[str, Any] = {
+            "agent": AGENT,
+            "session_id": session,
+            "run_id": self.state.get("run_id"),
+            "project": self.project,
+            "is_sidechain": bool(self.state.get("subagent")),
+        }
+        tokens = message.get("tokens")
+        if isinstance(tokens, dict) and model:
+            counts = gemini_tokens(tokens)
+            self.out.append(
+                MetricEvent(
+                    event_id=stable_id(AGENT, "llm_request", session, message_id),
+                    kind=EventKind.LLM_REQUEST,
+                    ts_ms=ts,
+                    model=model,
+                    **counts.fields(),
+                    cost_usd=cost_usd(model, counts, PROVIDER),
+                    attrs={**attrs, "position": position, "index": index},
+                    **base,
+                )
+            )
+        calls = message.get("toolCalls")
+        for call in calls if isinstance(calls, list) else ():
+            call_id, name = as_dict(call).get("id"), as_dict(call).get("name")
+            if not isinstance(call_id, str) or not isinstance(name, str):
+                continue
+            status = call.get("status")
+            self.out.append(
+                MetricEvent(
+                    event_id=stable_id(AGENT, "tool_call", session, call_id),
+                    kind=EventKind.TOOL_CALL,
+                    ts_ms=parse_iso_ms(call.get("timestamp")) or ts,
+                    tool_name=name,
+                    ok=TOOL_DONE.get(status) if isinstance(status, str) else None,
+                    attrs={**attrs, "tool_call_id": call_id, "status": status},
+                    **base,
+                )
+            )

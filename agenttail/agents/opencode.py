@@ -1,0 +1,181 @@
+"""OpenCode: ``~/.local/share/opencode/opencode.db`` (SQLite, >= 1.2) and the legacy JSON store.
+
+``OPENCODE_DATA_DIR`` (a comma-separated list, as in ccusage) replaces the data folder, else
+``$XDG_DATA_HOME/opencode``, else ``~/.local/share/opencode`` on every OS (xdg-basedir).
+A message row is updated in place while its response streams; re-reading it gives the same
+event id with grown tokens. ``tokens.output`` excludes reasoning in current builds (the total
+says so) and includes it in older ones. ``cost`` is OpenCode's own figure, kept as the recorded
+cost. A fork clones messages under new ids into a session created after them: copies share a
+group keyed by (created, provider, model) with the original and rank below it, so a fork is
+counted once. Kilo CLI (``kilo.db``) is the same store. See notes/formats-agents-ccusage.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from agenttail.agents.base import AgentContext
+from agenttail.agents.fields import as_dict, as_int
+from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
+from agenttail.pricing import cost_usd
+from agenttail.readers.base import Record
+
+AGENT = "opencode"
+ORIGINAL, LEGACY_FILE, FORK_COPY = 2, 1, 0  # precedence within a copy group
+TOOL_OK = {"completed": True, "error": False}
+
+
+def opencode_tokens(tokens: dict[str, Any]) -> TokenCounts:
+    """``tokens{input, output, reasoning, cache{read, write}, total?}`` in the house meaning.
+
+    Input and cache classes are disjoint. Reasoning is added to output unless the recorded
+    total shows it is already inside (builds before AI SDK v6), or no total was written.
+    """
+    cache = as_dict(tokens.get("cache"))
+    fresh, output = as_int(tokens.get("input")), as_int(tokens.get("output"))
+    reasoning = as_int(tokens.get("reasoning"))
+    read, write = as_int(cache.get("read")), as_int(cache.get("write"))
+    total = as_int(tokens.get("total"))
+    separate = reasoning > 0 and total == fresh + output + reasoning + read + write
+    return TokenCounts(
+        input_tokens=fresh,
+        output_tokens=output + reasoning if separate else output,
+        cache_read_tokens=read,
+        cache_write_5m_tokens=write,
+        reasoning_tokens=reasoning,
+    )
+
+
+def _ms(value: object) -> int | None:
+    """Epoch milliseconds (OpenCode writes ms, sometimes as a float; seconds are scaled)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return int(value * 1000) if value < 1_000_000_000_000 else int(value)
+
+
+def _json(value: object) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str | bytes):
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+class OpenCodeStore:
+    """Messages and tool parts of an OpenCode-format store (database rows or legacy files).
+
+    A database message row carries ``id, session_id, time_created, time_updated, data`` and,
+    joined from ``session``, ``session_created``, ``session_parent``, ``session_directory``.
+    A legacy message file is the message document itself (``id``, ``sessionID`` inside).
+    """
+
+    def __init__(self, agent: str, context: AgentContext) -> None:
+        self.agent = agent
+        self.context = context
+        self.out: list[MetricEvent] = []
+
+    def events(self, records: Sequence[Record]) -> list[MetricEvent]:
+        for record in records:
+            row = record.data
+            if "data" in row and "session_id" in row:
+                data = _json(row.get("data"))
+                if "message_id" in row:
+                    self._part(row, data)
+                else:
+                    self._message(row, data, from_file=False)
+            elif row.get("role"):
+                self._message(row, row, from_file=True)
+        return self.out
+
+    def _message(self, row: dict[str, Any], data: dict[str, Any], from_file: bool) -> None:
+        if data.get("role") != "assistant":
+            return
+        message_id = row.get("id") or data.get("id")
+        session = row.get("session_id") or data.get("sessionID")
+        model = data.get("modelID")
+        tokens = data.get("tokens")
+        if not isinstance(message_id, str) or not isinstance(session, str):
+            return
+        if not isinstance(model, str) or not model or not isinstance(tokens, dict):
+            return
+        created = _ms(as_dict(data.get("time")).get("created")) or _ms(row.get("time_created"))
+        if created is None:
+            return
+        counts = opencode_tokens(tokens)
+        if counts.all_input + counts.output_tokens == 0:
+            return
+        provider = data.get("providerID") if isinstance(data.get("providerID"), str) else None
+        session_created = _ms(row.get("session_created"))
+        if from_file:
+            precedence = LEGACY_FILE
+        elif session_created is not None and created < session_created:
+            precedence = FORK_COPY  # older than its own session: cloned by a fork
+        else:
+            precedence = ORIGINAL
+        path = as_dict(data.get("path"))
+        project = path.get("root") or path.get("cwd") or row.get("session_directory")
+        attrs: dict[str, Any] = {"message_id": message_id}
+        for key in ("providerID", "mode", "agent", "finish"):
+            if isinstance(data.get(key), str):
+                attrs[key] = data[key]
+        if isinstance(data.get("cost"), int | float):
+            attrs["recorded_cost_usd"] = float(data["cost"])
+        if isinstance(row.get("session_parent"), str):
+            attrs["parent_session_id"] = row["session_parent"]
+        completed = _ms(as_dict(data.get("time")).get("completed"))
+        self.out.append(
+            MetricEvent(
+                event_id=stable_id(self.agent, "llm_request", message_id),
+                kind=EventKind.LLM_REQUEST,
+                agent=self.agent,
+                session_id=session,
+                ts_ms=created,
+                run_id=stable_id(self.agent, "run", session, data["parentID"])
+                if isinstance(data.get("parentID"), str)
+                else None,
+                project=project if isinstance(project, str) and project else None,
+                model=model,
+                **counts.fields(),
+                cost_usd=cost_usd(model, counts, provider),
+                duration_ms=float(completed - created) if completed else None,
+                dedup_key=stable_id(self.agent, "copy", created, provider, model),
+                precedence=precedence,
+                attrs=attrs,
+            )
+        )
+
+    def _part(self, row: dict[str, Any], data: dict[str, Any]) -> None:
+        if data.get("type") != "tool":
+            return
+        call_id, session = data.get("callID"), row.get("session_id")
+        if not isinstance(call_id, str) or not isinstance(session, str):
+            return
+        state = as_dict(data.get("state"))
+        times = as_dict(state.get("time"))
+        start, end = _ms(times.get("start")), _ms(times.get("end"))
+        ts = start or _ms(row.get("time_created"))
+        if ts is None:
+            return
+        status = state.get("status")
+        message_id = row.get("message_id")
+        self.out.append(
+            MetricEvent(
+                event_id=stable_id(self.agent, "tool_call", session, call_id),
+                kind=EventKind.TOOL_CALL,
+                agent=self.agent,
+                session_id=session,
+                ts_ms=ts,
+                run_id=None,
+                tool_name=data.get("tool") if isinstance(data.get("tool"), str) else None,
+                ok=TOOL_OK.get(status) if isinstance(status, str) else None,
+                duration_ms=float(end - start) if start and end else None,
+                attrs={"tool_call_id": call_id, "message_id": message_id, "status": status},
+            )
+        )
