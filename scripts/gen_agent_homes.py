@@ -1,4 +1,4 @@
-"""Generate a $HOME holding Gemini CLI, Qwen Code, OpenCode, Kilo CLI or Amp data in the real formats.
+"""Generate a $HOME with Gemini CLI, Qwen Code, OpenCode, Kilo CLI or Amp data in the real formats.
 
 Each agent's files go where the agent writes them (``~/.gemini/tmp``, ``~/.qwen/projects``,
 ``~/.local/share/{opencode,kilo,amp}``), with the pitfalls its format is known for: re-appended
@@ -74,7 +74,10 @@ class Expected:
 
     def to_json(self, agent: str) -> dict[str, Any]:
         def plain(table: dict[str, dict[str, dict[str, int]]]) -> dict[str, Any]:
-            return {day: {m: dict(v) for m, v in sorted(ms.items())} for day, ms in sorted(table.items())}
+            return {
+                day: {m: dict(v) for m, v in sorted(ms.items())}
+                for day, ms in sorted(table.items())
+            }
 
         return {
             "agent": agent,
@@ -131,7 +134,13 @@ def gemini(home: Path, rng: random.Random, sessions: int, days: int) -> Expected
                     "model": model,
                 }
                 tool_id = f"run_shell_command-{turn}-{step}"
-                call = {"id": tool_id, "name": "run_shell_command", "args": {"command": canary("TOOL", "gemini", step)}, "status": "executing", "timestamp": iso(moment)}
+                call = {
+                    "id": tool_id,
+                    "name": "run_shell_command",
+                    "args": {"command": canary("TOOL", "gemini", step)},
+                    "status": "executing",
+                    "timestamp": iso(moment),
+                }
                 with_tool = rng.random() < 0.6
                 if with_tool:
                     message["toolCalls"] = [call]
@@ -150,19 +159,44 @@ def gemini(home: Path, rng: random.Random, sessions: int, days: int) -> Expected
                 }
                 lines.append(dict(message))  # re-appended with its tokens
                 if with_tool:
-                    message["toolCalls"] = [{**call, "status": "success", "result": [{"text": canary("TOOLOUT", "gemini", step)}]}]
+                    message["toolCalls"] = [
+                        {
+                            **call,
+                            "status": "success",
+                            "result": [{"text": canary("TOOLOUT", "gemini", step)}],
+                        }
+                    ]
                     lines.append(dict(message))  # and again with the tool's result
                     exp.tool_calls += 1
                 messages.append(message)
                 fresh = prompt - cached + tool
-                exp.ours(moment, model, input=fresh, output=output + thoughts, cache_read=cached, reasoning=thoughts)
+                exp.ours(
+                    moment,
+                    model,
+                    input=fresh,
+                    output=output + thoughts,
+                    cache_read=cached,
+                    reasoning=thoughts,
+                )
                 copies = 2 if legacy else 1  # ccusage reads the .json and the .jsonl
                 for _ in range(copies):
-                    exp.theirs(moment, model, input=fresh, output=output, cache_read=cached, reasoning=thoughts)
+                    exp.theirs(
+                        moment,
+                        model,
+                        input=fresh,
+                        output=output,
+                        cache_read=cached,
+                        reasoning=thoughts,
+                    )
             lines.append({"$set": {"lastUpdated": iso(clock.now)}})
         if s % 5 == 2:  # a rewind: the messages stay billed
             lines.append({"$rewindTo": messages[-1]["id"]})
-        info = {"id": str(uuid.uuid4()), "timestamp": iso(clock.tick()), "type": "info", "content": "x"}
+        info = {
+            "id": str(uuid.uuid4()),
+            "timestamp": iso(clock.tick()),
+            "type": "info",
+            "content": "x",
+        }
         lines.append(info)
         _write_jsonl(chats / f"{name}.jsonl", lines)
         if legacy:
@@ -171,19 +205,66 @@ def gemini(home: Path, rng: random.Random, sessions: int, days: int) -> Expected
         if s % 3 == 0:  # a subagent's own session, nested under its parent's id
             sub_id = str(uuid.uuid4())
             moment = clock.tick()
-            tokens = {"input": 4_000, "output": 120, "cached": 1_000, "thoughts": 30, "tool": 0, "total": 4_150}
+            tokens = {
+                "input": 4_000,
+                "output": 120,
+                "cached": 1_000,
+                "thoughts": 30,
+                "tool": 0,
+                "total": 4_150,
+            }
             sub = [
-                {"sessionId": sub_id, "projectHash": "p", "startTime": iso(moment), "kind": "subagent"},
-                {"id": "sub-1", "timestamp": iso(moment), "type": "gemini", "model": models[1], "content": "", "tokens": tokens},
+                {
+                    "sessionId": sub_id,
+                    "projectHash": "p",
+                    "startTime": iso(moment),
+                    "kind": "subagent",
+                },
+                {
+                    "id": "sub-1",
+                    "timestamp": iso(moment),
+                    "type": "gemini",
+                    "model": models[1],
+                    "content": "",
+                    "tokens": tokens,
+                },
             ]
             _write_jsonl(chats / session_id / f"{sub_id}.jsonl", sub)
             exp.ours(moment, models[1], input=3_000, output=150, cache_read=1_000, reasoning=30)
             exp.theirs(moment, models[1], input=3_000, output=120, cache_read=1_000, reasoning=30)
-    exp.notes.append("ccusage counts a legacy .json and its migrated .jsonl twice; output excludes thoughts")
+    exp.notes.append(
+        "ccusage counts a legacy .json and its migrated .jsonl twice; output excludes thoughts"
+    )
     return exp
 
 
 # -- Qwen Code ----------------------------------------------------------------------------------
+
+
+@dataclass
+class QwenWriter:
+    """Chat records of one session, chained by ``parentUuid`` as Qwen Code writes them."""
+
+    session_id: str
+    cwd: str
+    records: list[dict[str, Any]]
+    parent: str | None = None
+
+    def record(self, kind: str, moment: datetime, **extra: Any) -> dict[str, Any]:
+        rec = {
+            "uuid": str(uuid.uuid4()),
+            "parentUuid": self.parent,
+            "sessionId": self.session_id,
+            "timestamp": iso(moment),
+            "type": kind,
+            "cwd": self.cwd,
+            "version": "0.9.1",
+            "gitBranch": "main",
+            **extra,
+        }
+        self.parent = rec["uuid"]
+        self.records.append(rec)
+        return rec
 
 
 def qwen(home: Path, rng: random.Random, sessions: int, days: int) -> Expected:
@@ -195,19 +276,16 @@ def qwen(home: Path, rng: random.Random, sessions: int, days: int) -> Expected:
         cwd = f"/home/dev/app{s % 2}"
         chats = projects / cwd.replace("/", "-") / "chats"
         records: list[dict[str, Any]] = []
-        parent: str | None = None
         native = s % 3 == 2  # the Gemini API path: thoughts outside candidates
-
-        def record(kind: str, moment: datetime, **extra: Any) -> dict[str, Any]:
-            nonlocal parent
-            rec = {"uuid": str(uuid.uuid4()), "parentUuid": parent, "sessionId": session_id, "timestamp": iso(moment), "type": kind, "cwd": cwd, "version": "0.9.1", "gitBranch": "main", **extra}
-            parent = rec["uuid"]
-            records.append(rec)
-            return rec
+        record = QwenWriter(session_id, cwd, records).record
 
         record("system", clock.tick(), subtype="ui_telemetry", systemPayload={"uiEvent": {}})
         for turn in range(rng.randint(2, 4)):
-            record("user", clock.tick(), message={"role": "user", "parts": [{"text": canary("PROMPT", "qwen", turn)}]})
+            record(
+                "user",
+                clock.tick(),
+                message={"role": "user", "parts": [{"text": canary("PROMPT", "qwen", turn)}]},
+            )
             for step in range(rng.randint(1, 3)):
                 moment = clock.tick()
                 model = "qwen3-coder-plus" if not native else "gemini-2.5-flash"
@@ -215,33 +293,104 @@ def qwen(home: Path, rng: random.Random, sessions: int, days: int) -> Expected:
                 cached = rng.randint(0, prompt // 2)
                 candidates, thoughts = rng.randint(10, 2_000), rng.choice((0, rng.randint(1, 500)))
                 if native:
-                    usage = {"promptTokenCount": prompt, "candidatesTokenCount": candidates, "thoughtsTokenCount": thoughts, "cachedContentTokenCount": cached, "totalTokenCount": prompt + candidates + thoughts}
+                    usage = {
+                        "promptTokenCount": prompt,
+                        "candidatesTokenCount": candidates,
+                        "thoughtsTokenCount": thoughts,
+                        "cachedContentTokenCount": cached,
+                        "totalTokenCount": prompt + candidates + thoughts,
+                    }
                     ours_out = candidates + thoughts
                 else:
                     thoughts = min(thoughts, candidates)
-                    usage = {"promptTokenCount": prompt, "candidatesTokenCount": candidates, "thoughtsTokenCount": thoughts, "totalTokenCount": prompt + candidates, "cachedContentTokenCount": cached}
+                    usage = {
+                        "promptTokenCount": prompt,
+                        "candidatesTokenCount": candidates,
+                        "thoughtsTokenCount": thoughts,
+                        "totalTokenCount": prompt + candidates,
+                        "cachedContentTokenCount": cached,
+                    }
                     ours_out = candidates
                 call_id = f"call_{s}_{turn}_{step}"
                 parts: list[dict[str, Any]] = [{"text": canary("RESPONSE", "qwen", step)}]
                 tool = rng.random() < 0.5
                 if tool:
-                    parts.append({"functionCall": {"id": call_id, "name": "read_file", "args": {"path": canary("TOOL", "qwen", step)}}})
-                record("assistant", moment, model=model, message={"role": "model", "parts": parts}, usageMetadata=usage, contextWindowSize=131072)
-                exp.ours(moment, model, input=prompt - cached, output=ours_out, cache_read=cached, reasoning=thoughts)
-                exp.theirs(moment, model, input=prompt, output=candidates, cache_read=cached, reasoning=thoughts)
+                    parts.append(
+                        {
+                            "functionCall": {
+                                "id": call_id,
+                                "name": "read_file",
+                                "args": {"path": canary("TOOL", "qwen", step)},
+                            }
+                        }
+                    )
+                record(
+                    "assistant",
+                    moment,
+                    model=model,
+                    message={"role": "model", "parts": parts},
+                    usageMetadata=usage,
+                    contextWindowSize=131072,
+                )
+                exp.ours(
+                    moment,
+                    model,
+                    input=prompt - cached,
+                    output=ours_out,
+                    cache_read=cached,
+                    reasoning=thoughts,
+                )
+                exp.theirs(
+                    moment,
+                    model,
+                    input=prompt,
+                    output=candidates,
+                    cache_read=cached,
+                    reasoning=thoughts,
+                )
                 if tool:
-                    record("tool_result", clock.tick(1, 3), message={"role": "user", "parts": [{"functionResponse": {"id": call_id, "name": "read_file", "response": {"output": canary("TOOLOUT", "qwen", step)}}}]}, toolCallResult={"callId": call_id, "status": "success"})
+                    record(
+                        "tool_result",
+                        clock.tick(1, 3),
+                        message={
+                            "role": "user",
+                            "parts": [
+                                {
+                                    "functionResponse": {
+                                        "id": call_id,
+                                        "name": "read_file",
+                                        "response": {"output": canary("TOOLOUT", "qwen", step)},
+                                    }
+                                }
+                            ],
+                        },
+                        toolCallResult={"callId": call_id, "status": "success"},
+                    )
                     exp.tool_calls += 1
         _write_jsonl(chats / f"{session_id}.jsonl", records)
         if s % 4 == 3:  # /branch: every record copied verbatim into a new session
             fork_id = str(uuid.uuid4())
-            copies = [{**r, "sessionId": fork_id, "forkedFrom": {"sessionId": session_id, "messageUuid": r["uuid"]}} for r in records]
+            copies = [
+                {
+                    **r,
+                    "sessionId": fork_id,
+                    "forkedFrom": {"sessionId": session_id, "messageUuid": r["uuid"]},
+                }
+                for r in records
+            ]
             _write_jsonl(chats / f"{fork_id}.jsonl", copies)
             for rec in copies:
                 if rec["type"] == "assistant":
                     u = rec["usageMetadata"]
                     moment = datetime.fromisoformat(rec["timestamp"])
-                    exp.theirs(moment, rec["model"], input=u["promptTokenCount"], output=u["candidatesTokenCount"], cache_read=u["cachedContentTokenCount"], reasoning=u["thoughtsTokenCount"])
+                    exp.theirs(
+                        moment,
+                        rec["model"],
+                        input=u["promptTokenCount"],
+                        output=u["candidatesTokenCount"],
+                        cache_read=u["cachedContentTokenCount"],
+                        reasoning=u["thoughtsTokenCount"],
+                    )
     exp.notes.append("ccusage keeps cached tokens inside input and counts /branch copies again")
     return exp
 
@@ -249,17 +398,26 @@ def qwen(home: Path, rng: random.Random, sessions: int, days: int) -> Expected:
 # -- OpenCode and Kilo --------------------------------------------------------------------------
 
 OPENCODE_SCHEMA = """
-CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT NOT NULL, vcs TEXT, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL);
-CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, parent_id TEXT, slug TEXT NOT NULL, directory TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL, share_url TEXT, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, time_archived INTEGER);
-CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
-CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT NOT NULL, session_id TEXT NOT NULL, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT NOT NULL, vcs TEXT,
+  time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL);
+CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, parent_id TEXT,
+  slug TEXT NOT NULL, directory TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL,
+  share_url TEXT, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL,
+  time_archived INTEGER);
+CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+  time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT NOT NULL, session_id TEXT NOT NULL,
+  time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX message_session_idx ON message (session_id);
 CREATE INDEX part_message_idx ON part (message_id);
 """
+SESSION_ROW = (
+    "INSERT INTO session VALUES (?, 'prj', ?, ?, '/home/dev/api', ?, '1.2.3', NULL, ?, ?, NULL)"
+)
 
 
 def ccusage_extra(tokens: dict[str, Any]) -> int:
-    """ccusage 20's tokens outside its four columns: reasoning, plus any part of ``total`` beyond."""
+    """ccusage 20's tokens outside its four columns: reasoning, plus any excess of ``total``."""
     known = tokens["input"] + tokens["output"] + tokens["reasoning"]
     known += tokens["cache"]["read"] + tokens["cache"]["write"]
     return tokens["reasoning"] + max(0, tokens.get("total", 0) - known)
@@ -278,7 +436,11 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
     def next_id(prefix: str) -> str:
         return f"{prefix}_{next(counter):012d}{rng.getrandbits(24):06x}"
 
-    providers = (("anthropic", "claude-sonnet-4-5"), ("openai", "gpt-5"), ("google", "gemini-2.5-pro"))
+    providers = (
+        ("anthropic", "claude-sonnet-4-5"),
+        ("openai", "gpt-5"),
+        ("google", "gemini-2.5-pro"),
+    )
     db.execute("INSERT INTO project VALUES ('prj', '/home/dev/api', 'git', 0, 0)")
     forkable: list[tuple[str, list[tuple[str, dict[str, Any], datetime]]]] = []
     for s in range(sessions):
@@ -286,20 +448,50 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
         session_id = next_id("ses")
         parent = forkable[-1][0] if s % 5 == 4 and forkable else None  # a subtask session
         created = clock.tick()
-        db.execute("INSERT INTO session VALUES (?, 'prj', ?, 'slug', '/home/dev/api', ?, '1.2.3', NULL, ?, ?, NULL)", (session_id, parent, canary("TITLE", kind, s), ms(created), ms(created)))
+        db.execute(
+            SESSION_ROW,
+            (session_id, parent, "slug", canary("TITLE", kind, s), ms(created), ms(created)),
+        )
         kept: list[tuple[str, dict[str, Any], datetime]] = []
         for turn in range(rng.randint(2, 4)):
             user_id, moment = next_id("msg"), clock.tick()
-            user = {"role": "user", "time": {"created": ms(moment)}, "agent": "build", "model": {"providerID": "anthropic", "modelID": "claude-sonnet-4-5"}}
-            db.execute("INSERT INTO message VALUES (?, ?, ?, ?, ?)", (user_id, session_id, ms(moment), ms(moment), json.dumps(user)))
-            db.execute("INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)", (next_id("prt"), user_id, session_id, ms(moment), ms(moment), json.dumps({"type": "text", "text": canary("PROMPT", kind, turn)})))
+            user = {
+                "role": "user",
+                "time": {"created": ms(moment)},
+                "agent": "build",
+                "model": {"providerID": "anthropic", "modelID": "claude-sonnet-4-5"},
+            }
+            db.execute(
+                "INSERT INTO message VALUES (?, ?, ?, ?, ?)",
+                (user_id, session_id, ms(moment), ms(moment), json.dumps(user)),
+            )
+            db.execute(
+                "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    next_id("prt"),
+                    user_id,
+                    session_id,
+                    ms(moment),
+                    ms(moment),
+                    json.dumps({"type": "text", "text": canary("PROMPT", kind, turn)}),
+                ),
+            )
             for _step in range(rng.randint(1, 3)):
                 provider, model = rng.choice(providers)
                 start, end = clock.tick(), clock.tick(2, 40)
-                fresh, out, reasoning = rng.randint(1, 20_000), rng.randint(5, 3_000), rng.choice((0, rng.randint(1, 900)))
+                fresh, out, reasoning = (
+                    rng.randint(1, 20_000),
+                    rng.randint(5, 3_000),
+                    rng.choice((0, rng.randint(1, 900))),
+                )
                 read, write = rng.randint(0, 80_000), rng.randint(0, 6_000)
                 style = rng.choice(("v6", "v6", "v5", "none"))
-                tokens: dict[str, Any] = {"input": fresh, "output": out, "reasoning": reasoning, "cache": {"read": read, "write": write}}
+                tokens: dict[str, Any] = {
+                    "input": fresh,
+                    "output": out,
+                    "reasoning": reasoning,
+                    "cache": {"read": read, "write": write},
+                }
                 if style == "v6":  # output excludes reasoning; total holds everything
                     tokens["total"] = fresh + out + reasoning + read + write
                     ours_out = out + reasoning
@@ -310,36 +502,144 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
                     ours_out = out
                 cost = round(rng.uniform(0.0001, 0.3), 6)
                 msg_id = next_id("msg")
-                data = {"role": "assistant", "time": {"created": ms(start), "completed": ms(end)}, "parentID": user_id, "modelID": model, "providerID": provider, "mode": "build", "agent": "build", "path": {"cwd": "/home/dev/api", "root": "/home/dev/api"}, "cost": cost, "tokens": tokens, "finish": "stop"}
-                streaming = {**data, "time": {"created": ms(start)}, "cost": 0, "tokens": {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}}}
-                db.execute("INSERT INTO message VALUES (?, ?, ?, ?, ?)", (msg_id, session_id, ms(start), ms(start), json.dumps(streaming)))
-                db.execute("UPDATE message SET data = ?, time_updated = ? WHERE id = ?", (json.dumps(data), ms(end), msg_id))
-                db.execute("INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)", (next_id("prt"), msg_id, session_id, ms(start), ms(start), json.dumps({"type": "text", "text": canary("RESPONSE", kind, turn)})))
+                data = {
+                    "role": "assistant",
+                    "time": {"created": ms(start), "completed": ms(end)},
+                    "parentID": user_id,
+                    "modelID": model,
+                    "providerID": provider,
+                    "mode": "build",
+                    "agent": "build",
+                    "path": {"cwd": "/home/dev/api", "root": "/home/dev/api"},
+                    "cost": cost,
+                    "tokens": tokens,
+                    "finish": "stop",
+                }
+                streaming = {
+                    **data,
+                    "time": {"created": ms(start)},
+                    "cost": 0,
+                    "tokens": {
+                        "input": 0,
+                        "output": 0,
+                        "reasoning": 0,
+                        "cache": {"read": 0, "write": 0},
+                    },
+                }
+                db.execute(
+                    "INSERT INTO message VALUES (?, ?, ?, ?, ?)",
+                    (msg_id, session_id, ms(start), ms(start), json.dumps(streaming)),
+                )
+                db.execute(
+                    "UPDATE message SET data = ?, time_updated = ? WHERE id = ?",
+                    (json.dumps(data), ms(end), msg_id),
+                )
+                db.execute(
+                    "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        next_id("prt"),
+                        msg_id,
+                        session_id,
+                        ms(start),
+                        ms(start),
+                        json.dumps({"type": "text", "text": canary("RESPONSE", kind, turn)}),
+                    ),
+                )
                 if rng.random() < 0.5:
-                    state = {"status": "completed", "input": {"filePath": canary("TOOL", kind, turn)}, "output": canary("TOOLOUT", kind, turn), "title": "x", "metadata": {}, "time": {"start": ms(start) + 5, "end": ms(end) - 5}}
-                    db.execute("INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)", (next_id("prt"), msg_id, session_id, ms(start), ms(end), json.dumps({"type": "tool", "tool": "edit", "callID": f"call_{msg_id}", "state": state})))
+                    state = {
+                        "status": "completed",
+                        "input": {"filePath": canary("TOOL", kind, turn)},
+                        "output": canary("TOOLOUT", kind, turn),
+                        "title": "x",
+                        "metadata": {},
+                        "time": {"start": ms(start) + 5, "end": ms(end) - 5},
+                    }
+                    db.execute(
+                        "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            next_id("prt"),
+                            msg_id,
+                            session_id,
+                            ms(start),
+                            ms(end),
+                            json.dumps(
+                                {
+                                    "type": "tool",
+                                    "tool": "edit",
+                                    "callID": f"call_{msg_id}",
+                                    "state": state,
+                                }
+                            ),
+                        ),
+                    )
                     exp.tool_calls += 1
-                exp.ours(start, model, input=fresh, output=ours_out, cache_read=read, cache_write=write, reasoning=reasoning)
-                exp.theirs(start, model, input=fresh, output=out, cache_read=read, cache_write=write, reasoning=ccusage_extra(tokens))
+                exp.ours(
+                    start,
+                    model,
+                    input=fresh,
+                    output=ours_out,
+                    cache_read=read,
+                    cache_write=write,
+                    reasoning=reasoning,
+                )
+                exp.theirs(
+                    start,
+                    model,
+                    input=fresh,
+                    output=out,
+                    cache_read=read,
+                    cache_write=write,
+                    reasoning=ccusage_extra(tokens),
+                )
                 kept.append((msg_id, data, start))
         forkable.append((session_id, kept))
         if kind == "opencode" and s % 3 == 1:  # legacy file of a message also in the database
             msg_id, data, _ = kept[0]
             folder = data_dir / "storage" / "message" / session_id
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{msg_id}.json").write_text(json.dumps({"id": msg_id, "sessionID": session_id, **data}), encoding="utf-8")
+            (folder / f"{msg_id}.json").write_text(
+                json.dumps({"id": msg_id, "sessionID": session_id, **data}), encoding="utf-8"
+            )
     if kind == "opencode":
         # a fork: every message cloned under a new id into a session created afterwards
-        source_id, source = forkable[0]
+        source = forkable[0][1]
         fork_id, later = next_id("ses"), START + timedelta(days=days + 1)
-        db.execute("INSERT INTO session VALUES (?, 'prj', NULL, 'slug2', '/home/dev/api', 'fork (fork #1)', '1.2.3', NULL, ?, ?, NULL)", (fork_id, ms(later), ms(later)))
+        db.execute(
+            SESSION_ROW,
+            (fork_id, None, "slug2", "fork (fork #1)", ms(later), ms(later)),
+        )
         for _msg_id, data, start in source:
-            db.execute("INSERT INTO message VALUES (?, ?, ?, ?, ?)", (next_id("msg"), fork_id, ms(later), ms(later), json.dumps(data)))
+            db.execute(
+                "INSERT INTO message VALUES (?, ?, ?, ?, ?)",
+                (next_id("msg"), fork_id, ms(later), ms(later), json.dumps(data)),
+            )
             tokens = data["tokens"]
-            exp.theirs(start, data["modelID"], input=tokens["input"], output=tokens["output"], cache_read=tokens["cache"]["read"], cache_write=tokens["cache"]["write"], reasoning=ccusage_extra(tokens))
+            exp.theirs(
+                start,
+                data["modelID"],
+                input=tokens["input"],
+                output=tokens["output"],
+                cache_read=tokens["cache"]["read"],
+                cache_write=tokens["cache"]["write"],
+                reasoning=ccusage_extra(tokens),
+            )
         # a legacy-only message (from before the database existed)
         old = START - timedelta(days=3)
-        legacy = {"id": "msg_legacy_only", "sessionID": "ses_legacy", "role": "assistant", "time": {"created": ms(old), "completed": ms(old) + 900}, "modelID": "claude-sonnet-4-5", "providerID": "anthropic", "cost": 0.01, "tokens": {"input": 700, "output": 90, "reasoning": 0, "cache": {"read": 300, "write": 50}}}
+        legacy = {
+            "id": "msg_legacy_only",
+            "sessionID": "ses_legacy",
+            "role": "assistant",
+            "time": {"created": ms(old), "completed": ms(old) + 900},
+            "modelID": "claude-sonnet-4-5",
+            "providerID": "anthropic",
+            "cost": 0.01,
+            "tokens": {
+                "input": 700,
+                "output": 90,
+                "reasoning": 0,
+                "cache": {"read": 300, "write": 50},
+            },
+        }
         folder = data_dir / "storage" / "message" / "ses_legacy"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "msg_legacy_only.json").write_text(json.dumps(legacy, indent=2), encoding="utf-8")
@@ -366,7 +666,14 @@ def amp(home: Path, rng: random.Random, sessions: int, days: int) -> Expected:
         events: list[dict[str, Any]] = []
         next_id = 0
         for turn in range(rng.randint(1, 3)):
-            messages.append({"role": "user", "messageId": next_id, "content": [{"type": "text", "text": canary("PROMPT", "amp", turn)}], "meta": {"sentAt": ms(clock.tick())}})
+            messages.append(
+                {
+                    "role": "user",
+                    "messageId": next_id,
+                    "content": [{"type": "text", "text": canary("PROMPT", "amp", turn)}],
+                    "meta": {"sentAt": ms(clock.tick())},
+                }
+            )
             next_id += 1
             for step in range(rng.randint(1, 3)):
                 moment = clock.tick()
@@ -374,22 +681,89 @@ def amp(home: Path, rng: random.Random, sessions: int, days: int) -> Expected:
                 write, read = rng.randint(0, 20_000), rng.randint(0, 90_000)
                 model = rng.choice(("claude-opus-4-6", "claude-sonnet-4-5"))
                 tool_id = f"toolu_vrtx_{s}_{turn}_{step}"
-                usage = {"model": model, "maxInputTokens": 168000, "inputTokens": fresh, "outputTokens": out, "cacheCreationInputTokens": write, "cacheReadInputTokens": read, "totalInputTokens": fresh + write + read, "timestamp": iso(moment)}
-                content: list[dict[str, Any]] = [{"type": "text", "text": canary("RESPONSE", "amp", step)}]
+                usage = {
+                    "model": model,
+                    "maxInputTokens": 168000,
+                    "inputTokens": fresh,
+                    "outputTokens": out,
+                    "cacheCreationInputTokens": write,
+                    "cacheReadInputTokens": read,
+                    "totalInputTokens": fresh + write + read,
+                    "timestamp": iso(moment),
+                }
+                content: list[dict[str, Any]] = [
+                    {"type": "text", "text": canary("RESPONSE", "amp", step)}
+                ]
                 tool = rng.random() < 0.5
                 if tool:
-                    content.append({"type": "tool_use", "id": tool_id, "name": "Read", "input": {"path": canary("TOOL", "amp", step)}, "complete": True})
-                messages.append({"role": "assistant", "messageId": next_id, "content": content, "state": {"type": "complete", "stopReason": "tool_use" if tool else "end_turn"}, "usage": usage})
+                    content.append(
+                        {
+                            "type": "tool_use",
+                            "id": tool_id,
+                            "name": "Read",
+                            "input": {"path": canary("TOOL", "amp", step)},
+                            "complete": True,
+                        }
+                    )
+                messages.append(
+                    {
+                        "role": "assistant",
+                        "messageId": next_id,
+                        "content": content,
+                        "state": {
+                            "type": "complete",
+                            "stopReason": "tool_use" if tool else "end_turn",
+                        },
+                        "usage": usage,
+                    }
+                )
                 if ledger:
-                    events.append({"id": f"evt-{s}-{next_id}", "timestamp": iso(moment), "model": model, "credits": 1.5, "tokens": {"input": fresh, "output": out}, "toMessageId": next_id, "operationType": "inference"})
+                    events.append(
+                        {
+                            "id": f"evt-{s}-{next_id}",
+                            "timestamp": iso(moment),
+                            "model": model,
+                            "credits": 1.5,
+                            "tokens": {"input": fresh, "output": out},
+                            "toMessageId": next_id,
+                            "operationType": "inference",
+                        }
+                    )
                 next_id += 1
                 exp.ours(moment, model, input=fresh, output=out, cache_read=read, cache_write=write)
-                exp.theirs(moment, model, input=fresh, output=out, cache_read=read, cache_write=write)
+                exp.theirs(
+                    moment, model, input=fresh, output=out, cache_read=read, cache_write=write
+                )
                 if tool:
-                    messages.append({"role": "user", "messageId": next_id, "content": [{"type": "tool_result", "toolUseID": tool_id, "run": {"status": "done", "result": canary("TOOLOUT", "amp", step)}}]})
+                    messages.append(
+                        {
+                            "role": "user",
+                            "messageId": next_id,
+                            "content": [
+                                {
+                                    "type": "tool_result",
+                                    "toolUseID": tool_id,
+                                    "run": {
+                                        "status": "done",
+                                        "result": canary("TOOLOUT", "amp", step),
+                                    },
+                                }
+                            ],
+                        }
+                    )
                     next_id += 1
                     exp.tool_calls += 1
-        thread: dict[str, Any] = {"v": 40 + len(messages), "id": thread_id, "created": ms(START), "messages": messages, "agentMode": "smart", "nextMessageId": next_id, "meta": {"traces": []}, "env": {"initial": {"trees": [{"displayName": "web", "uri": "file:///home/dev/web"}]}}, "title": canary("TITLE", "amp", s)}
+        thread: dict[str, Any] = {
+            "v": 40 + len(messages),
+            "id": thread_id,
+            "created": ms(START),
+            "messages": messages,
+            "agentMode": "smart",
+            "nextMessageId": next_id,
+            "meta": {"traces": []},
+            "env": {"initial": {"trees": [{"displayName": "web", "uri": "file:///home/dev/web"}]}},
+            "title": canary("TITLE", "amp", s),
+        }
         if ledger:
             thread["usageLedger"] = {"events": events}
         (threads / f"{thread_id}.json").write_text(json.dumps(thread, indent=2), encoding="utf-8")

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 from agenttail.agents.base import AgentContext
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
 from agenttail.readers.json_document import HEADER_POSITION
 
@@ -116,7 +116,8 @@ class AmpThread:
                 project=self.state.get("project"),
                 model=model,
                 **counts.fields(),
-                cost_usd=cost_usd(model, counts),
+                cost_nusd=cost_nusd(model, counts),
+                context_tokens=counts.all_input,
                 attrs=attrs,
             )
         )

@@ -17,7 +17,7 @@ from typing import Any
 from agenttail.agents.base import AgentContext
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
 
 AGENT = "gemini_cli"
@@ -92,6 +92,8 @@ class GeminiSession:
             self.state["subagent"] = True
 
     def _message(self, message: dict[str, Any], position: int, index: int) -> None:
+        """One copy of a message; ``seq`` orders the copies of an id (later lines win)."""
+        seq = max(0, position) * 1_000_000 + index
         kind, message_id = message.get("type"), message.get("id")
         if not isinstance(message_id, str) or not message_id:
             return
@@ -116,8 +118,9 @@ class GeminiSession:
             "is_sidechain": bool(self.state.get("subagent")),
         }
         tokens = message.get("tokens")
-        if isinstance(tokens, dict) and model:
-            counts = gemini_tokens(tokens)
+        if model:  # a response; its tokens may come with a later copy of the message
+            known = isinstance(tokens, dict)
+            counts = gemini_tokens(tokens) if isinstance(tokens, dict) else TokenCounts()
             self.out.append(
                 MetricEvent(
                     event_id=stable_id(AGENT, "llm_request", session, message_id),
@@ -125,8 +128,11 @@ class GeminiSession:
                     ts_ms=ts,
                     model=model,
                     **counts.fields(),
-                    cost_usd=cost_usd(model, counts, PROVIDER),
-                    attrs={**attrs, "position": position, "index": index},
+                    cost_nusd=cost_nusd(model, counts, PROVIDER) if known else None,
+                    tokens_known=known,
+                    context_tokens=counts.all_input if known else None,
+                    seq=seq,
+                    attrs=attrs,
                     **base,
                 )
             )
@@ -143,6 +149,7 @@ class GeminiSession:
                     ts_ms=parse_iso_ms(call.get("timestamp")) or ts,
                     tool_name=name,
                     ok=TOOL_DONE.get(status) if isinstance(status, str) else None,
+                    seq=seq,
                     attrs={**attrs, "tool_call_id": call_id, "status": status},
                     **base,
                 )

@@ -19,8 +19,8 @@ import orjson
 
 from agenttail.agents.base import AgentContext
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
+from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
 
 AGENT = "opencode"
@@ -125,8 +125,6 @@ class OpenCodeStore:
         for key in ("providerID", "mode", "agent", "finish"):
             if isinstance(data.get(key), str):
                 attrs[key] = data[key]
-        if isinstance(data.get("cost"), int | float):
-            attrs["recorded_cost_usd"] = float(data["cost"])
         if isinstance(row.get("session_parent"), str):
             attrs["parent_session_id"] = row["session_parent"]
         completed = _ms(as_dict(data.get("time")).get("completed"))
@@ -143,8 +141,12 @@ class OpenCodeStore:
                 project=project if isinstance(project, str) and project else None,
                 model=model,
                 **counts.fields(),
-                cost_usd=cost_usd(model, counts, provider),
+                cost_nusd=cost_nusd(model, counts, provider),
+                # OpenCode writes 0 for a model it has no price for: that is no figure at all
+                recorded_cost_nusd=nusd_from_usd(data.get("cost")) or None,
+                context_tokens=counts.all_input,
                 duration_ms=float(completed - created) if completed else None,
+                seq=as_int(row.get("time_updated")) or (completed or 0),
                 dedup_key=stable_id(self.agent, "copy", created, provider, model),
                 precedence=precedence,
                 attrs=attrs,
@@ -176,6 +178,7 @@ class OpenCodeStore:
                 tool_name=data.get("tool") if isinstance(data.get("tool"), str) else None,
                 ok=TOOL_OK.get(status) if isinstance(status, str) else None,
                 duration_ms=float(end - start) if start and end else None,
+                seq=as_int(row.get("time_updated")),
                 attrs={"tool_call_id": call_id, "message_id": message_id, "status": status},
             )
         )

@@ -16,11 +16,12 @@ from typing import Any
 from agenttail.agents.base import AgentContext
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
 
 AGENT = "qwen_code"
 TOOL_OK = {"success": True, "error": False, "cancelled": False}
+MAX_PENDING_TOOLS = 2000
 
 
 def qwen_tokens(usage: dict[str, Any]) -> TokenCounts:
@@ -97,10 +98,12 @@ class QwenSession:
         self, data: dict[str, Any], uuid: str, session: str, ts: int, position: int
     ) -> None:
         base = self._base(data, session)
+        pending = self.state.setdefault("calls", {})
         for part in _parts(data):
             call = as_dict(part.get("functionCall"))
-            if isinstance(call.get("id"), str) and isinstance(call.get("name"), str):
-                self.state.setdefault("calls", {})[call["id"]] = [call["name"], ts]
+            named = isinstance(call.get("id"), str) and isinstance(call.get("name"), str)
+            if named and len(pending) < MAX_PENDING_TOOLS:
+                pending[call["id"]] = [call["name"], ts]
         usage = data.get("usageMetadata")
         model = data.get("model")
         if not isinstance(usage, dict) or not isinstance(model, str) or not model:
@@ -115,7 +118,8 @@ class QwenSession:
                 ts_ms=ts,
                 model=model,
                 **tokens.fields(),
-                cost_usd=cost_usd(model, tokens),
+                cost_nusd=cost_nusd(model, tokens),
+                context_tokens=tokens.all_input,
                 **{**base, "attrs": {**base["attrs"], "record_uuid": uuid, "position": position}},
             )
         )
