@@ -181,6 +181,6 @@ class AmpThread:
                     project=self.state.get("project"),
                     tool_name=name if isinstance(name, str) else None,
                     ok=TOOL_OK.get(status) if isinstance(status, str) else None,
-                    attrs={"tool_use_id": tool_use_id, "status": status},
+                    attrs={"tool_use_id": tool_use_id, "tool_status": status},
                 )
             )

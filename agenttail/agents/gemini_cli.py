@@ -150,7 +150,7 @@ class GeminiSession:
                     tool_name=name,
                     ok=TOOL_DONE.get(status) if isinstance(status, str) else None,
                     seq=seq,
-                    attrs={**attrs, "tool_call_id": call_id, "status": status},
+                    attrs={**attrs, "tool_call_id": call_id, "tool_status": status},
                     **base,
                 )
             )

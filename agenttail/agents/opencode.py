@@ -122,9 +122,10 @@ class OpenCodeStore:
         path = as_dict(data.get("path"))
         project = path.get("root") or path.get("cwd") or row.get("session_directory")
         attrs: dict[str, Any] = {"message_id": message_id}
-        for key in ("providerID", "mode", "agent", "finish"):
-            if isinstance(data.get(key), str):
-                attrs[key] = data[key]
+        if provider:
+            attrs["provider"] = provider
+        if isinstance(data.get("mode"), str):
+            attrs["agent_mode"] = data["mode"]
         if isinstance(row.get("session_parent"), str):
             attrs["parent_session_id"] = row["session_parent"]
         completed = _ms(as_dict(data.get("time")).get("completed"))
@@ -179,6 +180,6 @@ class OpenCodeStore:
                 ok=TOOL_OK.get(status) if isinstance(status, str) else None,
                 duration_ms=float(end - start) if start and end else None,
                 seq=as_int(row.get("time_updated")),
-                attrs={"tool_call_id": call_id, "message_id": message_id, "status": status},
+                attrs={"tool_call_id": call_id, "message_id": message_id, "tool_status": status},
             )
         )

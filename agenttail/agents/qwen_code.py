@@ -71,7 +71,7 @@ class QwenSession:
             if kind == "user" and not data.get("subtype"):
                 self.state["run_id"] = stable_id(AGENT, "run", session, uuid)
             elif kind == "assistant":
-                self._assistant(data, uuid, session, ts, record.position)
+                self._assistant(data, uuid, session, ts)
             elif kind == "tool_result":
                 self._tool_result(data, session, ts)
         return self.out
@@ -94,9 +94,7 @@ class QwenSession:
             "attrs": attrs,
         }
 
-    def _assistant(
-        self, data: dict[str, Any], uuid: str, session: str, ts: int, position: int
-    ) -> None:
+    def _assistant(self, data: dict[str, Any], uuid: str, session: str, ts: int) -> None:
         base = self._base(data, session)
         pending = self.state.setdefault("calls", {})
         for part in _parts(data):
@@ -120,7 +118,7 @@ class QwenSession:
                 **tokens.fields(),
                 cost_nusd=cost_nusd(model, tokens),
                 context_tokens=tokens.all_input,
-                **{**base, "attrs": {**base["attrs"], "record_uuid": uuid, "position": position}},
+                **{**base, "attrs": {**base["attrs"], "message_id": uuid}},
             )
         )
 
