@@ -11,6 +11,7 @@ house meaning: input excludes cache traffic, output includes reasoning, each req
 what ccusage 20 reports for the same files (with its double counts), per UTC day and model:
 
     usage: python scripts/gen_agent_homes.py HOME --agent NAME [--sessions N] [--days D] [--seed S]
+                                             [--fixture]
 
 and it prints the expected JSON (also written to ``HOME/expected-<agent>.json``).
 """
@@ -20,8 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sqlite3
 import sys
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -777,6 +780,15 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 
+# Each agent's first root, relative to HOME: what ``fixtures/<agent>/root/`` holds.
+ROOTS = {
+    "gemini_cli": ".gemini/tmp",
+    "qwen_code": ".qwen/projects",
+    "opencode": ".local/share/opencode",
+    "kilo": ".local/share/kilo",
+    "amp": ".local/share/amp",
+}
+
 GENERATORS: dict[str, Callable[[Path, random.Random, int, int], Expected]] = {
     "gemini_cli": gemini,
     "qwen_code": qwen,
@@ -792,6 +804,17 @@ def generate(home: Path, agent: str, sessions: int, days: int, seed: int) -> dic
     return expected
 
 
+def fixture(out: Path, agent: str, sessions: int, days: int, seed: int) -> dict[str, Any]:
+    """``out/root`` = the agent's first root, ``out/expected.json`` its totals."""
+    with tempfile.TemporaryDirectory() as scratch:
+        home = Path(scratch)
+        expected = generate(home, agent, sessions, days, seed)
+        shutil.rmtree(out / "root", ignore_errors=True)
+        shutil.copytree(home / ROOTS[agent], out / "root")
+    (out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n", encoding="utf-8")
+    return expected
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("home", type=Path)
@@ -799,9 +822,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=6)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--fixture", action="store_true", help="write HOME/root (the first root) and expected.json"
+    )
     args = parser.parse_args(argv)
     args.home.mkdir(parents=True, exist_ok=True)
-    expected = generate(args.home, args.agent, args.sessions, args.days, args.seed)
+    if args.fixture:
+        expected = fixture(args.home, args.agent, args.sessions, args.days, args.seed)
+    else:
+        expected = generate(args.home, args.agent, args.sessions, args.days, args.seed)
     json.dump(expected, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0

@@ -26,7 +26,7 @@ class Tail:
     """One stream followed across reads: watermark and state persist, as in the store."""
 
     def __init__(self, agent: str, path: Path, reader: Reader, convert: Converter) -> None:
-        spec = StreamSpec("test", reader, (path.name,), lambda p: p.stem)
+        spec = StreamSpec("test", reader, (path.name,), lambda p: p.stem, convert)
         self.context = AgentContext(StreamRef(agent, spec, path, path.stem), StreamState())
         self.reader, self.convert = reader, convert
         self.watermark: Watermark | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,12 @@ def row(message_id: str, session: str, data: dict[str, Any], **extra: Any) -> Re
 
 
 def convert(*records: Record, agent: str = "opencode") -> list[MetricEvent]:
-    spec = StreamSpec("messages", JsonlReader(), ("x",), lambda p: p.stem)
+    def converter(batch: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+        return OpenCodeStore(agent, context).events(batch)
+
+    spec = StreamSpec("messages", JsonlReader(), ("x",), lambda p: p.stem, converter)
     context = AgentContext(StreamRef(agent, spec, Path("opencode.db"), "x"), StreamState())
-    return OpenCodeStore(agent, context).events(list(records))
+    return converter(list(records), context)
 
 
 def test_current_builds_write_output_without_reasoning_and_a_total_with_it() -> None:

@@ -11,16 +11,18 @@ points to (``toMessageId``). See notes/formats-agents-ccusage.md (Amp).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlparse
 
-from agenttail.agents.base import AgentContext
+from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
-from agenttail.readers.json_document import HEADER_POSITION
+from agenttail.readers.json_document import HEADER_POSITION, JsonDocumentReader
 
 AGENT = "amp"
 TOOL_OK = {"done": True, "error": False, "cancelled": False, "rejected-by-user": False}
@@ -184,3 +186,31 @@ class AmpThread:
                     attrs={"tool_use_id": tool_use_id, "tool_status": status},
                 )
             )
+
+
+def thread_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return AmpThread(context).events(records)
+
+
+def _stem(path: Path) -> str:
+    return path.stem
+
+
+class AmpAgent(Agent):
+    name = AGENT
+    display_name = "Amp"
+    locations = Roots(
+        default=("$XDG_DATA_HOME/amp",),
+        win32=("%LOCALAPPDATA%/amp", "%APPDATA%/amp", "$XDG_DATA_HOME/amp"),
+        overrides=("$AMP_DATA_DIR",),
+    )
+    upload_attrs: ClassVar[Mapping[str, type]] = {"tool_status": str, "credits": float}
+    streams = (
+        StreamSpec(
+            "thread", JsonDocumentReader("messages"), ("threads/T-*.json",), _stem, thread_events
+        ),
+    )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """ccusage's ``AMP_DATA_DIR`` is a comma-separated list."""
+        return listed_dirs(env, platform, "AMP_DATA_DIR") or super().resolve_roots(env, platform)

@@ -11,14 +11,24 @@ See agent-formats.md section 6 and notes/formats-agents-ccusage.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
 
-from agenttail.agents.base import AgentContext
+from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
+from agenttail.events import (
+    EventKind,
+    MetricEvent,
+    TokenCounts,
+    last_copy_wins,
+    parse_iso_ms,
+    stable_id,
+)
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
+from agenttail.readers.json_document import JsonDocumentReader
+from agenttail.readers.jsonl import JsonlReader
 
 AGENT = "gemini_cli"
 PROVIDER = "google"
@@ -38,16 +48,14 @@ def gemini_tokens(tokens: dict[str, Any]) -> TokenCounts:
     tool, total = as_int(tokens.get("tool")), as_int(tokens.get("total"))
     inclusive = prompt + output + thoughts + tool
     if cached and total == inclusive + cached and total != inclusive:
-        fresh = prompt
-    else:
-        fresh = prompt - min(prompt, cached)
-    # candidates already hold the thoughts when the total has no room for them
-    thoughts_inside = bool(thoughts and total and total == prompt + output + tool)
-    return TokenCounts(
-        input_tokens=fresh + tool,
-        output_tokens=output if thoughts_inside else output + thoughts,
-        cache_read_tokens=cached,
-        reasoning_tokens=thoughts,
+        prompt += cached  # the prompt was written without its cached part
+    return TokenCounts.from_inclusive_input(
+        prompt + tool,
+        min(prompt, cached),
+        output=output,
+        reasoning=thoughts,
+        # the candidates already hold the thoughts when the total has no room for them
+        reasoning_in_output=bool(thoughts and total and total == prompt + output + tool),
     )
 
 
@@ -70,18 +78,18 @@ class GeminiSession:
             data = record.data
             if "$set" in data or "$rewindTo" in data:
                 checkpoint = as_dict(data.get("$set")).get("messages")
-                for index, message in enumerate(checkpoint if isinstance(checkpoint, list) else ()):
+                for message in checkpoint if isinstance(checkpoint, list) else ():
                     if isinstance(message, dict):
-                        self._message(message, record.position, index)
+                        self._message(message, record.position)
                 continue
             if isinstance(data.get("sessionId"), str) and "type" not in data:
                 self._metadata(data)
                 embedded = data.get("messages")  # a legacy document on one line
-                for index, message in enumerate(embedded if isinstance(embedded, list) else ()):
+                for message in embedded if isinstance(embedded, list) else ():
                     if isinstance(message, dict):
-                        self._message(message, record.position, index)
+                        self._message(message, record.position)
                 continue
-            self._message(data, record.position, 0)
+            self._message(data, record.position)
         return self.out
 
     def _metadata(self, data: dict[str, Any]) -> None:
@@ -91,9 +99,8 @@ class GeminiSession:
         if data.get("kind") == "subagent":
             self.state["subagent"] = True
 
-    def _message(self, message: dict[str, Any], position: int, index: int) -> None:
-        """One copy of a message; ``seq`` orders the copies of an id (later lines win)."""
-        seq = max(0, position) * 1_000_000 + index
+    def _message(self, message: dict[str, Any], position: int) -> None:
+        """One copy of a message; a later copy of the same id (a later line) replaces it."""
         kind, message_id = message.get("type"), message.get("id")
         if not isinstance(message_id, str) or not message_id:
             return
@@ -122,18 +129,20 @@ class GeminiSession:
             known = isinstance(tokens, dict)
             counts = gemini_tokens(tokens) if isinstance(tokens, dict) else TokenCounts()
             self.out.append(
-                MetricEvent(
-                    event_id=stable_id(AGENT, "llm_request", session, message_id),
-                    kind=EventKind.LLM_REQUEST,
-                    ts_ms=ts,
-                    model=model,
-                    **counts.fields(),
-                    cost_nusd=cost_nusd(model, counts, PROVIDER) if known else None,
-                    tokens_known=known,
-                    context_tokens=counts.all_input if known else None,
-                    seq=seq,
-                    attrs=attrs,
-                    **base,
+                last_copy_wins(
+                    MetricEvent(
+                        event_id=stable_id(AGENT, "llm_request", session, message_id),
+                        kind=EventKind.LLM_REQUEST,
+                        ts_ms=ts,
+                        model=model,
+                        **counts.fields(),
+                        cost_nusd=cost_nusd(model, counts, PROVIDER) if known else None,
+                        tokens_known=known,
+                        context_tokens=counts.all_input if known else None,
+                        attrs=attrs,
+                        **base,
+                    ),
+                    position,
                 )
             )
         calls = message.get("toolCalls")
@@ -143,14 +152,51 @@ class GeminiSession:
                 continue
             status = call.get("status")
             self.out.append(
-                MetricEvent(
-                    event_id=stable_id(AGENT, "tool_call", session, call_id),
-                    kind=EventKind.TOOL_CALL,
-                    ts_ms=parse_iso_ms(call.get("timestamp")) or ts,
-                    tool_name=name,
-                    ok=TOOL_DONE.get(status) if isinstance(status, str) else None,
-                    seq=seq,
-                    attrs={**attrs, "tool_call_id": call_id, "tool_status": status},
-                    **base,
+                last_copy_wins(
+                    MetricEvent(
+                        event_id=stable_id(AGENT, "tool_call", session, call_id),
+                        kind=EventKind.TOOL_CALL,
+                        ts_ms=parse_iso_ms(call.get("timestamp")) or ts,
+                        tool_name=name,
+                        ok=TOOL_DONE.get(status) if isinstance(status, str) else None,
+                        attrs={**attrs, "tool_call_id": call_id, "tool_status": status},
+                        **base,
+                    ),
+                    position,
                 )
             )
+
+
+def session_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return GeminiSession(context).events(records)
+
+
+def _stem(path: Path) -> str:
+    return path.stem
+
+
+class GeminiCliAgent(Agent):
+    name = AGENT
+    display_name = "Gemini CLI"
+    locations = Roots(default=("~/.gemini/tmp",), overrides=("$GEMINI_CLI_HOME/.gemini/tmp",))
+    upload_attrs: ClassVar[Mapping[str, type]] = {
+        "tool_call_id": str,
+        "tool_status": str,
+        "parent_session_id": str,
+    }
+    streams = (
+        StreamSpec(
+            "session",
+            JsonlReader(),
+            ("*/chats/*.jsonl", "*/chats/*/*.jsonl"),
+            _stem,
+            session_events,
+        ),
+        StreamSpec(
+            "legacy_session",
+            JsonDocumentReader("messages"),
+            ("*/chats/session-*.json",),
+            _stem,
+            session_events,
+        ),
+    )

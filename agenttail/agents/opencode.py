@@ -12,16 +12,20 @@ counted once. Kilo CLI (``kilo.db``) is the same store. See notes/formats-agents
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
 
 import orjson
 
-from agenttail.agents.base import AgentContext
+from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
+from agenttail.readers.json_document import JsonDocumentReader
+from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
 
 AGENT = "opencode"
 ORIGINAL, LEGACY_FILE, FORK_COPY = 2, 1, 0  # precedence within a copy group
@@ -182,4 +186,105 @@ class OpenCodeStore:
                 seq=as_int(row.get("time_updated")),
                 attrs={"tool_call_id": call_id, "message_id": message_id, "tool_status": status},
             )
+        )
+
+
+def _json_field(path: str) -> str:
+    return f"json_extract(t.data, '$.{path}')"
+
+
+def _valid_and(path: str, value: str) -> str:
+    """A filter that never lets a malformed ``data`` value fail the whole query."""
+    return f"CASE WHEN json_valid(t.data) THEN {_json_field(path)} END = '{value}'"
+
+
+# Only the metric fields of ``data`` leave SQLite: text lives in parts, and parts' text never
+# is selected at all.
+_MESSAGE_FIELDS = ("role", "modelID", "providerID", "time", "tokens", "cost", "path", "parentID")
+MESSAGES = RowQuery(
+    table="message",
+    columns=(
+        "t.id AS id",
+        "t.session_id AS session_id",
+        "t.time_created AS time_created",
+        "t.time_updated AS time_updated",
+        "json_object("
+        + ", ".join(f"'{f}', {_json_field(f)}" for f in (*_MESSAGE_FIELDS, "mode"))
+        + ") AS data",
+        "s.time_created AS session_created",
+        "s.parent_id AS session_parent",
+        "s.directory AS session_directory",
+    ),
+    joins="LEFT JOIN session AS s ON s.id = t.session_id",
+    where=_valid_and("role", "assistant"),
+)
+TOOL_PARTS = RowQuery(
+    table="part",
+    columns=(
+        "t.id AS id",
+        "t.message_id AS message_id",
+        "t.session_id AS session_id",
+        "t.time_created AS time_created",
+        "t.time_updated AS time_updated",
+        "json_object('type', 'tool', 'tool', "
+        + _json_field("tool")
+        + ", 'callID', "
+        + _json_field("callID")
+        + ", 'state', json_object('status', "
+        + _json_field("state.status")
+        + ", 'time', "
+        + _json_field("state.time")
+        + ")) AS data",
+    ),
+    where=_valid_and("type", "tool"),
+)
+
+
+def _shared(path: Path) -> str:
+    return SHARED_SESSION_ID
+
+
+def _session_folder(path: Path) -> str:
+    return path.parent.name  # storage/message/<sessionID>/<messageID>.json
+
+
+def store_streams(agent: str, databases: tuple[str, ...], legacy: bool) -> tuple[StreamSpec, ...]:
+    """The streams of an OpenCode-format store: messages, tool parts, legacy message files."""
+
+    def convert(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+        return OpenCodeStore(agent, context).events(records)
+
+    streams: tuple[StreamSpec, ...] = (
+        StreamSpec("messages", SqliteRowReader(MESSAGES), databases, _shared, convert, True),
+        StreamSpec("tool_parts", SqliteRowReader(TOOL_PARTS), databases, _shared, convert, True),
+    )
+    if legacy:
+        files = ("storage/message/*/*.json",)
+        spec = StreamSpec(
+            "legacy_message", JsonDocumentReader(None), files, _session_folder, convert
+        )
+        streams += (spec,)
+    return streams
+
+
+class OpenCodeAgent(Agent):
+    name = AGENT
+    display_name = "OpenCode"
+    locations = Roots(default=("$XDG_DATA_HOME/opencode",), overrides=("$OPENCODE_DATA_DIR",))
+    # The data folder also holds git snapshots that change with every step: the database is
+    # watched in the root itself, the legacy files (no longer written) are found by sweeps.
+    recursive = False
+    upload_attrs: ClassVar[Mapping[str, type]] = {
+        "tool_call_id": str,
+        "tool_status": str,
+        "parent_session_id": str,
+        "provider": str,
+        "agent_mode": str,
+    }
+    streams = store_streams(AGENT, ("opencode.db", "opencode-*.db"), legacy=True)
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """ccusage's ``OPENCODE_DATA_DIR`` is a comma-separated list."""
+        return listed_dirs(env, platform, "OPENCODE_DATA_DIR") or super().resolve_roots(
+            env, platform
         )

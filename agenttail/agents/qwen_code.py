@@ -10,14 +10,17 @@ See notes/formats-agents-ccusage.md (Qwen Code).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
 
-from agenttail.agents.base import AgentContext
+from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
+from agenttail.readers.jsonl import JsonlReader
 
 AGENT = "qwen_code"
 TOOL_OK = {"success": True, "error": False, "cancelled": False}
@@ -31,17 +34,18 @@ def qwen_tokens(usage: dict[str, Any]) -> TokenCounts:
     candidates) and outside them on the native Gemini path (total also holds the thoughts).
     """
     prompt = as_int(usage.get("promptTokenCount"))
-    cached = min(prompt, as_int(usage.get("cachedContentTokenCount")))
     candidates = as_int(usage.get("candidatesTokenCount"))
     thoughts = as_int(usage.get("thoughtsTokenCount"))
     tool = as_int(usage.get("toolUsePromptTokenCount"))
-    total = as_int(usage.get("totalTokenCount"))
-    outside = thoughts > 0 and total == prompt + candidates + thoughts + tool
-    return TokenCounts(
-        input_tokens=prompt - cached + tool,
-        output_tokens=candidates + thoughts if outside else candidates,
-        cache_read_tokens=cached,
-        reasoning_tokens=thoughts,
+    outside = thoughts > 0 and as_int(usage.get("totalTokenCount")) == sum(
+        (prompt, candidates, thoughts, tool)
+    )
+    return TokenCounts.from_inclusive_input(
+        prompt + tool,
+        min(prompt, as_int(usage.get("cachedContentTokenCount"))),
+        output=candidates,
+        reasoning=thoughts,
+        reasoning_in_output=not outside,
     )
 
 
@@ -147,4 +151,35 @@ class QwenSession:
                 duration_ms=float(ts - started[1]) if started is not None else None,
                 **{**base, "attrs": {**base["attrs"], "tool_call_id": call_id}},
             )
+        )
+
+
+def chat_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return QwenSession(context).events(records)
+
+
+def _stem(path: Path) -> str:
+    return path.stem
+
+
+class QwenCodeAgent(Agent):
+    name = AGENT
+    display_name = "Qwen Code"
+    locations = Roots(
+        default=("~/.qwen/projects",),
+        overrides=("$QWEN_RUNTIME_DIR/projects", "$QWEN_DATA_DIR/projects"),
+    )
+    upload_attrs: ClassVar[Mapping[str, type]] = {
+        "tool_call_id": str,
+        "tool_status": str,
+        "forked_from_session_id": str,
+    }
+    streams = (StreamSpec("chat", JsonlReader(), ("*/chats/*.jsonl",), _stem, chat_events),)
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """``QWEN_RUNTIME_DIR`` (the CLI's own), else ccusage's ``QWEN_DATA_DIR`` list."""
+        if env.get("QWEN_RUNTIME_DIR", "").strip():
+            return super().resolve_roots(env, platform)
+        return listed_dirs(env, platform, "QWEN_DATA_DIR", "projects") or super().resolve_roots(
+            env, platform
         )

@@ -61,7 +61,8 @@ class JsonDocumentReader:
     name = "json_document"
     watermark_kind: type[Watermark] = DocumentWatermark
 
-    def __init__(self, items_key: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+    def __init__(self, items_key: str | None, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+        """``items_key`` names the document's item list; None: the document is one record."""
         self.items_key = items_key
         self.max_bytes = max_bytes
 
@@ -87,7 +88,7 @@ class JsonDocumentReader:
             return ReadResult([], bad, at_end=True, malformed=1, size=size)
         if not isinstance(document, dict):
             return ReadResult([], DocumentWatermark(digest, 0, 0), True, malformed=1, size=size)
-        raw_items = document.get(self.items_key)
+        raw_items = document.get(self.items_key) if self.items_key is not None else None
         items: list[Any] = raw_items if isinstance(raw_items, list) else []
         records: list[Record] = []
         if start == 0:

@@ -1,0 +1,176 @@
+"""Rows of an agent's SQLite database, paged with a keyset cursor (OpenCode, Kilo CLI, ...).
+
+A ``RowQuery`` names a table, the columns to read (SQL expressions, so a JSON column can be cut
+down to its metric fields inside SQLite and content never reaches Python), optional joins, and
+two ordering columns: a monotonic one (``time_updated``) and a unique tie-breaker (``id``).
+A row updated in place gets a later ``time_updated`` and is read again; consumers key events by
+the row's own id, so a re-read is an upsert.
+
+The database is opened ``mode=ro`` with a busy timeout (a WAL reader never blocks the agent's
+writer). A row committed after the cursor passed its key (a transaction that stamped its time
+before another committed) would be skipped by a pure keyset, so every read also returns the
+rows of a window behind the cursor it started from (``overlap``). A replaced database (another
+inode, or a table whose newest key is behind the cursor) is read from the start. The
+generalisation of ``sqlite_spans.py`` for any table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from agenttail.readers.base import ReadLimits, ReadResult, Record
+from agenttail.readers.sqlite_spans import connect_readonly
+from agenttail.watermarks import Watermark, WatermarkError, register_watermark_kind
+
+MAX_ROW_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class RowQuery:
+    """What to read: ``SELECT <columns> FROM <table> AS t <joins>`` ordered by ``t.<order>``.
+
+    ``overlap`` is how far behind the cursor a read starts from (in units of the first ordering
+    column) it looks again for late commits; 0 turns it off.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    order: tuple[str, str] = ("time_updated", "id")
+    joins: str = ""
+    where: str = ""
+    overlap: float = 60_000
+
+    def _select(self) -> str:
+        first, second = self.order
+        extra = f" AND ({self.where})" if self.where else ""
+        return (
+            f"SELECT {', '.join(self.columns)}, t.{first} AS _k1, t.{second} AS _k2 "
+            f"FROM {self.table} AS t {self.joins} WHERE {{cond}}{extra} "
+        )
+
+    def page_sql(self) -> str:
+        first, second = self.order
+        cond = f"(t.{first} > :k1 OR (t.{first} = :k1 AND t.{second} > :k2))"
+        return self._select().format(cond=cond) + f"ORDER BY t.{first}, t.{second} LIMIT :n"
+
+    def overlap_sql(self) -> str:
+        first, second = self.order
+        cond = f"t.{first} >= :low AND (t.{first} < :k1 OR (t.{first} = :k1 AND t.{second} <= :k2))"
+        order = f"ORDER BY t.{first} DESC, t.{second} DESC LIMIT :n"
+        return self._select().format(cond=cond) + order
+
+
+@register_watermark_kind
+@dataclass(frozen=True, slots=True)
+class RowKeysetWatermark:
+    """The ordering key of the last row read and the database file it was read from.
+
+    String form ``v1|<dev>:<ino>|<JSON [k1, k2]>`` (keys may be numbers or text).
+    """
+
+    KIND: ClassVar[str] = "row_keyset"
+
+    key: tuple[Any, Any]
+    dev: int
+    ino: int
+
+    def to_string(self) -> str:
+        return f"v1|{self.dev}:{self.ino}|{json.dumps(list(self.key))}"
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        parts = text.split("|", 2)
+        if len(parts) != 3 or parts[0] != "v1":
+            raise WatermarkError(f"not a row_keyset watermark: {text!r}")
+        try:
+            dev_text, ino_text = parts[1].split(":")
+            key = json.loads(parts[2])
+            dev, ino = int(dev_text), int(ino_text)
+        except ValueError as exc:
+            raise WatermarkError(f"not a row_keyset watermark: {text!r}") from exc
+        if not isinstance(key, list) or len(key) != 2:
+            raise WatermarkError(f"bad key in row_keyset watermark: {text!r}")
+        return cls((key[0], key[1]), dev, ino)
+
+
+_START: tuple[Any, Any] = (-(2**62), "")  # before every row: numbers sort before text in SQLite
+
+
+class SqliteRowReader:
+    """Pages the rows of one ``RowQuery``; each record is one row as a dict of its columns.
+
+    Rows re-read from the overlap window carry ``overlap: True``.
+    """
+
+    name = "sqlite_rows"
+    watermark_kind: type[Watermark] = RowKeysetWatermark
+
+    def __init__(self, query: RowQuery, max_batch: int = MAX_ROW_BATCH) -> None:
+        self.query = query
+        self.max_batch = max_batch
+        self._page, self._overlap = query.page_sql(), query.overlap_sql()
+
+    def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
+        stat = path.stat()
+        limit = max(1, min(self.max_batch, limits.max_batch_records))
+        reset_reason: str | None = None
+        key = _START
+        if isinstance(watermark, RowKeysetWatermark):
+            if (watermark.dev, watermark.ino) == (stat.st_dev, stat.st_ino):
+                key = watermark.key
+            else:
+                reset_reason = "replaced"
+        conn = connect_readonly(path)
+        try:
+            if not _has_table(conn, self.query.table):  # created lazily by the agent
+                mark = RowKeysetWatermark(_START, stat.st_dev, stat.st_ino)
+                return ReadResult([], mark, at_end=True, size=stat.st_size)
+            conn.execute("BEGIN")  # one snapshot for the page and its overlap
+            if key != _START and _newest(conn, self.query) < key[0]:
+                key, reset_reason = _START, "rewound"  # replaced in place, emptied, restored
+            rows = _fetch(conn, self._page, {"k1": key[0], "k2": key[1], "n": limit})
+            at_end = len(rows) < limit
+            end = (rows[-1]["_k1"], rows[-1]["_k2"]) if rows else key
+            behind: list[dict[str, Any]] = []
+            numeric = isinstance(key[0], int | float)
+            if self.query.overlap > 0 and key != _START and numeric:
+                low = key[0] - self.query.overlap
+                params = {"low": low, "k1": key[0], "k2": key[1], "n": self.max_batch}
+                behind = _fetch(conn, self._overlap, params)[::-1]
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        for row in behind:
+            row["overlap"] = True
+        records = [Record(_public(row), index) for index, row in enumerate(behind + rows)]
+        return ReadResult(
+            records=records,
+            watermark=RowKeysetWatermark(end, stat.st_dev, stat.st_ino),
+            at_end=at_end,
+            reset=reset_reason is not None,
+            reset_reason=reset_reason,
+            size=stat.st_size,
+        )
+
+
+def _has_table(conn: sqlite3.Connection, table: str) -> bool:
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(query, [table]).fetchone() is not None
+
+
+def _newest(conn: sqlite3.Connection, query: RowQuery) -> Any:
+    """The table's newest ordering key (-inf when empty): behind the cursor, the file changed."""
+    newest = conn.execute(f"SELECT max({query.order[0]}) FROM {query.table}").fetchone()[0]
+    return float("-inf") if newest is None else newest
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(row) for row in conn.execute(sql, params)]
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("_k1", "_k2")}
