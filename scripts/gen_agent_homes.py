@@ -419,6 +419,13 @@ SESSION_ROW = (
 )
 
 
+def row(db: sqlite3.Connection, table: str, *values: Any) -> None:
+    """One ``message`` or ``part`` row; the last value is the ``data`` JSON."""
+    *keys, data = values
+    marks = ", ".join("?" for _ in values)
+    db.execute(f"INSERT INTO {table} VALUES ({marks})", [*keys, json.dumps(data)])
+
+
 def ccusage_extra(tokens: dict[str, Any]) -> int:
     """ccusage 20's tokens outside its four columns: reasoning, plus any excess of ``total``."""
     known = tokens["input"] + tokens["output"] + tokens["reasoning"]
@@ -464,21 +471,9 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
                 "agent": "build",
                 "model": {"providerID": "anthropic", "modelID": "claude-sonnet-4-5"},
             }
-            db.execute(
-                "INSERT INTO message VALUES (?, ?, ?, ?, ?)",
-                (user_id, session_id, ms(moment), ms(moment), json.dumps(user)),
-            )
-            db.execute(
-                "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    next_id("prt"),
-                    user_id,
-                    session_id,
-                    ms(moment),
-                    ms(moment),
-                    json.dumps({"type": "text", "text": canary("PROMPT", kind, turn)}),
-                ),
-            )
+            row(db, "message", user_id, session_id, ms(moment), ms(moment), user)
+            text = {"type": "text", "text": canary("PROMPT", kind, turn)}
+            row(db, "part", next_id("prt"), user_id, session_id, ms(moment), ms(moment), text)
             for _step in range(rng.randint(1, 3)):
                 provider, model = rng.choice(providers)
                 start, end = clock.tick(), clock.tick(2, 40)
@@ -529,25 +524,13 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
                         "cache": {"read": 0, "write": 0},
                     },
                 }
-                db.execute(
-                    "INSERT INTO message VALUES (?, ?, ?, ?, ?)",
-                    (msg_id, session_id, ms(start), ms(start), json.dumps(streaming)),
-                )
+                row(db, "message", msg_id, session_id, ms(start), ms(start), streaming)
                 db.execute(
                     "UPDATE message SET data = ?, time_updated = ? WHERE id = ?",
                     (json.dumps(data), ms(end), msg_id),
                 )
-                db.execute(
-                    "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        next_id("prt"),
-                        msg_id,
-                        session_id,
-                        ms(start),
-                        ms(start),
-                        json.dumps({"type": "text", "text": canary("RESPONSE", kind, turn)}),
-                    ),
-                )
+                text = {"type": "text", "text": canary("RESPONSE", kind, turn)}
+                row(db, "part", next_id("prt"), msg_id, session_id, ms(start), ms(start), text)
                 if rng.random() < 0.5:
                     state = {
                         "status": "completed",
@@ -557,24 +540,13 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
                         "metadata": {},
                         "time": {"start": ms(start) + 5, "end": ms(end) - 5},
                     }
-                    db.execute(
-                        "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            next_id("prt"),
-                            msg_id,
-                            session_id,
-                            ms(start),
-                            ms(end),
-                            json.dumps(
-                                {
-                                    "type": "tool",
-                                    "tool": "edit",
-                                    "callID": f"call_{msg_id}",
-                                    "state": state,
-                                }
-                            ),
-                        ),
-                    )
+                    tool = {
+                        "type": "tool",
+                        "tool": "edit",
+                        "callID": f"call_{msg_id}",
+                        "state": state,
+                    }
+                    row(db, "part", next_id("prt"), msg_id, session_id, ms(start), ms(end), tool)
                     exp.tool_calls += 1
                 exp.ours(
                     start,
@@ -612,10 +584,7 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
             (fork_id, None, "slug2", "fork (fork #1)", ms(later), ms(later)),
         )
         for _msg_id, data, start in source:
-            db.execute(
-                "INSERT INTO message VALUES (?, ?, ?, ?, ?)",
-                (next_id("msg"), fork_id, ms(later), ms(later), json.dumps(data)),
-            )
+            row(db, "message", next_id("msg"), fork_id, ms(later), ms(later), data)
             tokens = data["tokens"]
             exp.theirs(
                 start,

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from scripts import ccusage_tool
+
 
 def escaped_cwd(cwd: str) -> str:
     return "".join(c if c.isalnum() or c == "-" else "-" for c in cwd)
@@ -206,3 +210,14 @@ def run_agenttail(
         check=False,
         preexec_fn=_without_root_override if as_user and os.geteuid() == 0 else None,
     )
+
+
+def ccusage_or_skip(folder: Path) -> Path:
+    """The ccusage 20 executable under ``folder`` (installed with npm on first use), or skip.
+
+    Callers read ``ccusage_tool.default_dir()`` at import: the test isolation clears the
+    ``AGENTTAIL_CCUSAGE_DIR`` it may name."""
+    executable, reason = ccusage_tool.ensure(folder)
+    if executable is None:
+        pytest.skip(f"ccusage {ccusage_tool.VERSION} unavailable: {reason}")
+    return executable

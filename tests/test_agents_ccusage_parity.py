@@ -69,10 +69,7 @@ def ccusage_table(executable: Path, agent: str, home: Path) -> tuple[Table, dict
 
 @pytest.fixture(scope="module")
 def ccusage() -> Path:
-    executable, reason = ccusage_tool.ensure(CCUSAGE_DIR)
-    if executable is None:
-        pytest.skip(f"ccusage {ccusage_tool.VERSION} unavailable: {reason}")
-    return executable
+    return helpers.ccusage_or_skip(CCUSAGE_DIR)
 
 
 @pytest.fixture(scope="module", params=AGENTS)

@@ -86,10 +86,7 @@ def agenttail_report(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 def ccusage() -> Path:
-    executable, reason = ccusage_tool.ensure(CCUSAGE_DIR)
-    if executable is None:
-        pytest.skip(f"ccusage {ccusage_tool.VERSION} unavailable: {reason}")
-    return executable
+    return helpers.ccusage_or_skip(CCUSAGE_DIR)
 
 
 def test_corpus_totals_equal_ccusage_arithmetic(corpus: Corpus, agenttail_report: Any) -> None:

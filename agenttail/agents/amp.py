@@ -12,6 +12,7 @@ points to (``toMessageId``). See notes/formats-agents-ccusage.md (Amp).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlparse
@@ -192,10 +193,6 @@ def thread_events(records: Sequence[Record], context: AgentContext) -> list[Metr
     return AmpThread(context).events(records)
 
 
-def _stem(path: Path) -> str:
-    return path.stem
-
-
 class AmpAgent(Agent):
     name = AGENT
     display_name = "Amp"
@@ -207,7 +204,11 @@ class AmpAgent(Agent):
     upload_attrs: ClassVar[Mapping[str, type]] = {"tool_status": str, "credits": float}
     streams = (
         StreamSpec(
-            "thread", JsonDocumentReader("messages"), ("threads/T-*.json",), _stem, thread_events
+            "thread",
+            JsonDocumentReader("messages"),
+            ("threads/T-*.json",),
+            attrgetter("stem"),
+            thread_events,
         ),
     )
 

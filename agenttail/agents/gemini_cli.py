@@ -12,7 +12,7 @@ See agent-formats.md section 6 and notes/formats-agents-ccusage.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
@@ -171,10 +171,6 @@ def session_events(records: Sequence[Record], context: AgentContext) -> list[Met
     return GeminiSession(context).events(records)
 
 
-def _stem(path: Path) -> str:
-    return path.stem
-
-
 class GeminiCliAgent(Agent):
     name = AGENT
     display_name = "Gemini CLI"
@@ -189,14 +185,14 @@ class GeminiCliAgent(Agent):
             "session",
             JsonlReader(),
             ("*/chats/*.jsonl", "*/chats/*/*.jsonl"),
-            _stem,
+            attrgetter("stem"),
             session_events,
         ),
         StreamSpec(
             "legacy_session",
             JsonDocumentReader("messages"),
             ("*/chats/session-*.json",),
-            _stem,
+            attrgetter("stem"),
             session_events,
         ),
     )

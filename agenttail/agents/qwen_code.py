@@ -11,6 +11,7 @@ See notes/formats-agents-ccusage.md (Qwen Code).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -158,10 +159,6 @@ def chat_events(records: Sequence[Record], context: AgentContext) -> list[Metric
     return QwenSession(context).events(records)
 
 
-def _stem(path: Path) -> str:
-    return path.stem
-
-
 class QwenCodeAgent(Agent):
     name = AGENT
     display_name = "Qwen Code"
@@ -174,7 +171,9 @@ class QwenCodeAgent(Agent):
         "tool_status": str,
         "forked_from_session_id": str,
     }
-    streams = (StreamSpec("chat", JsonlReader(), ("*/chats/*.jsonl",), _stem, chat_events),)
+    streams = (
+        StreamSpec("chat", JsonlReader(), ("*/chats/*.jsonl",), attrgetter("stem"), chat_events),
+    )
 
     def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
         """``QWEN_RUNTIME_DIR`` (the CLI's own), else ccusage's ``QWEN_DATA_DIR`` list."""
