@@ -5,22 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
+from agenttail.events import iso_from_ms
 from agenttail.store import Store
 
 
 def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
-    """The ``status --json`` contract: totals first, then one entry per stream."""
+    """The ``status --json`` contract: totals first, a summary per agent, one entry per stream.
+
+    ``last_error`` keeps a stream's most recent error; ``current_error`` is set only while the
+    stream is still failing (an error that has recovered is history, not a current problem).
+    """
     now = now_ms(clock)
     streams: list[dict[str, Any]] = []
     kinds: dict[str, int] = {}
-    events_total = 0
+    activity: dict[str, tuple[int, int | None]] = {}
     if store is not None:
-        for row in store.query(
-            "SELECT kind, count(*) AS n FROM events WHERE counted = 1 GROUP BY kind"
-        ):
-            kinds[row["kind"]] = row["n"]
-            events_total += row["n"]
-        for row in store.query("SELECT * FROM sessions ORDER BY agent, path, stream"):
+        kinds = store.counted_events_by_kind()
+        activity = store.agent_activity()
+        for row in store.stream_rows():
             lag_bytes = None
             if row["watermark_kind"] == "byte_offset" and row["file_size"] is not None:
                 lag_bytes = max(0, row["file_size"] - row["position"])
@@ -45,11 +47,12 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
                     "error_count": row["error_count"],
                     "errors_total": row["errors_total"],
                     "last_error": row["last_error"],
+                    "current_error": row["last_error"] if row["error_count"] else None,
                     "next_retry_at": row["next_retry_at"],
                 }
             )
     return {
-        "events_total": events_total,
+        "events_total": sum(kinds.values()),
         "events_by_kind": kinds,
         "streams_total": len(streams),
         "streams_failing": sum(1 for s in streams if s["error_count"]),
@@ -58,8 +61,49 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
             s["malformed_lines"] + s["invalid_utf8_lines"] + s["oversized_lines"] for s in streams
         ),
         "upload": _upload_section(store),
+        "agents": _agents_summary(streams, activity),
         "streams": streams,
     }
+
+
+def _empty_agent(name: str) -> dict[str, Any]:
+    return {
+        "agent": name,
+        "streams": 0,
+        "sessions": set(),
+        "lag_bytes": 0,
+        "streams_failing": 0,
+        "bad_lines": 0,
+    }
+
+
+def _agents_summary(
+    streams: list[dict[str, Any]], activity: dict[str, tuple[int, int | None]]
+) -> list[dict[str, Any]]:
+    """One line per agent: what a person with thousands of sessions wants to see first."""
+    agents: dict[str, dict[str, Any]] = {}
+    for stream in streams:
+        entry = agents.setdefault(stream["agent"], _empty_agent(stream["agent"]))
+        entry["streams"] += 1
+        entry["sessions"].add(stream["session_id"])
+        entry["lag_bytes"] += stream["lag_bytes"] or 0
+        entry["streams_failing"] += bool(stream["current_error"])
+        entry["bad_lines"] += (
+            stream["malformed_lines"] + stream["invalid_utf8_lines"] + stream["oversized_lines"]
+        )
+    summary = []
+    for name in sorted(set(agents) | set(activity)):
+        entry = agents.get(name) or _empty_agent(name)
+        events, last_ms = activity.get(name, (0, None))
+        summary.append(
+            {
+                **entry,
+                "sessions": len(entry["sessions"]),
+                "events": events,
+                "last_event_at": None if last_ms is None else iso_from_ms(last_ms),
+            }
+        )
+    return summary
 
 
 def _upload_section(store: Store | None) -> dict[str, Any]:

@@ -470,6 +470,24 @@ class Store:
         row = self.conn.execute("SELECT count(*) FROM events WHERE counted = 1").fetchone()
         return int(row[0])
 
+    # -- status -----------------------------------------------------------------------------
+
+    def stream_rows(self) -> Iterator[dict[str, Any]]:
+        """Every tracked stream with its counters, ordered by agent and path (for status)."""
+        return self.query("SELECT * FROM sessions ORDER BY agent, path, stream")
+
+    def counted_events_by_kind(self) -> dict[str, int]:
+        rows = self.query("SELECT kind, count(*) AS n FROM events WHERE counted = 1 GROUP BY kind")
+        return {row["kind"]: row["n"] for row in rows}
+
+    def agent_activity(self) -> dict[str, tuple[int, int | None]]:
+        """Per agent: counted events and the time of the latest one (epoch ms)."""
+        rows = self.query(
+            "SELECT agent, count(*) AS n, max(ts_ms) AS last_ms FROM events WHERE counted = 1"
+            " GROUP BY agent"
+        )
+        return {row["agent"]: (row["n"], row["last_ms"]) for row in rows}
+
 
 def _event_row(event: MetricEvent, source: str, now_ms: int) -> dict[str, Any]:
     """The event's row, by column name."""
