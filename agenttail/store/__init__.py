@@ -1,4 +1,8 @@
-"""The local SQLite store: stream watermarks (``sessions``) and metric events (``events``).
+"""The local SQLite store: one connection, its transactions, its schema.
+
+Stream state (watermarks, per-stream state: ``streams.py``) is kept apart from the metric
+events (``events.py``); ``analytics.py`` answers every report query. SQL lives only in this
+package.
 
 One connection per thread. A batch's new events and the watermark that covers them commit in
 one ``BEGIN IMMEDIATE`` transaction (design invariant 1), so a kill at any instant loses
@@ -12,143 +16,22 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from agenttail.agents.base import StreamRef, StreamState
 from agenttail.errors import EX_CANTCREAT, EX_IOERR, EX_TEMPFAIL, StoreError
-from agenttail.events import TOKEN_FIELDS, MetricEvent
+from agenttail.events import MetricEvent
 from agenttail.readers.base import ReadResult
+from agenttail.store.events import counted_events, upsert_events
+from agenttail.store.rows import Params, rows
+from agenttail.store.streams import FileStat, SessionRow, StreamStates
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-# Names of every schema migration (store/migrations.py), in order; a test keeps them equal.
-MIGRATION_NAMES = (
-    "m001_sessions_and_events",
-    "m002_usage_rollup",
-    "m003_upload_outbox",
-    "m003_dedup_precedence_index",
-    "m004_drop_unused_indexes",
-    "m005_event_schema_v2",
-)
-
 BUSY_TIMEOUT_S = 10.0
 WAL_CHECKPOINT_PAGES = 8192
-
-_EVENT_COLUMNS = (
-    "event_id",
-    "kind",
-    "agent",
-    "session_id",
-    "run_id",
-    "project",
-    "model",
-    "ts_ms",
-    *TOKEN_FIELDS,
-    "total_tokens",
-    "cost_nusd",
-    "recorded_cost_nusd",
-    "tokens_known",
-    "estimated",
-    "tool_name",
-    "ok",
-    "duration_ms",
-    "ttft_ms",
-    "context_tokens",
-    "history_len",
-    "error_class",
-    "dedup_key",
-    "is_sidechain",
-    "precedence",
-    "seq",
-    "source_path",
-    "attrs",
-    "updated_at",
-)
-_REPLACED = [c for c in _EVENT_COLUMNS if c != "event_id"]
-
-
-def _rank(row: str) -> str:
-    return (
-        f"({row}.precedence, {row}.seq, {row}.total_tokens, {row}.output_tokens,"
-        f" COALESCE({row}.cost_nusd, 0))"
-    )
-
-
-# A copy replaces the stored one when it ranks higher: a higher precedence (a main-chain copy
-# beats a sidechain replay), then a later copy (seq: "last copy wins" sources), then a larger
-# (total, output, cost): streaming snapshots only grow. MetricEvent.rank is the same order.
-_UPSERT_EVENT = f"""
-INSERT INTO events ({", ".join(_EVENT_COLUMNS)})
-VALUES ({", ".join(f":{c}" for c in _EVENT_COLUMNS)})
-ON CONFLICT (event_id) DO UPDATE SET
-    {", ".join(f"{c} = excluded.{c}" for c in _REPLACED)},
-    revision = events.revision + 1
-WHERE {_rank("excluded")} > {_rank("events")}
-"""
-
-# Within a dedup group (copies of one thing from different places: a sidechain replay of a
-# main-chain message, a session's tokens from a transcript and from a trace database) only the
-# rows of the highest precedence count.
-_GROUP_MAX = "(SELECT max(g.precedence) FROM events AS g WHERE g.dedup_key = events.dedup_key)"
-_RECOUNT_DEDUP_KEY = f"""
-UPDATE events
-SET counted = (precedence >= {_GROUP_MAX}), revision = revision + 1
-WHERE dedup_key = ? AND counted != (precedence >= {_GROUP_MAX})
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class FileStat:
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, path: Path) -> FileStat:
-        st = path.stat()
-        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    """What the store knows about one stream."""
-
-    session_id: str
-    stream: str
-    path: str
-    agent: str
-    watermark_kind: str
-    watermark: str | None
-    state: dict[str, Any]
-    file_stat: FileStat | None
-    error_count: int
-    next_retry_at: int | None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> SessionRow:
-        stat = None
-        if row["file_ino"] is not None:
-            stat = FileStat(
-                row["file_dev"], row["file_ino"], row["file_size"], row["file_mtime_ns"]
-            )
-        return cls(
-            session_id=row["session_id"],
-            stream=row["stream"],
-            path=row["path"],
-            agent=row["agent"],
-            watermark_kind=row["watermark_kind"],
-            watermark=row["watermark"],
-            state=orjson.loads(row["state"]) if row["state"] else {},
-            file_stat=stat,
-            error_count=row["error_count"],
-            next_retry_at=row["next_retry_at"],
-        )
 
 
 def is_damage(exc: sqlite3.DatabaseError) -> bool:
@@ -268,6 +151,8 @@ class Store:
                     applied = {row["name"] for row in rows}
             except sqlite3.Error:
                 applied = set()
+            from agenttail.store.migrations import MIGRATION_NAMES
+
             if applied >= set(MIGRATION_NAMES):
                 return
         try:
@@ -296,12 +181,9 @@ class Store:
             self._db = Database(self.conn, execute_plugins=False)
         return self._db
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    def query(self, sql: str, params: Params = ()) -> Iterator[dict[str, Any]]:
         """Rows as dicts, without importing sqlite-utils (keeps report start-up short)."""
-        cursor = self.conn.execute(sql, params)
-        names = [column[0] for column in cursor.description or ()]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
+        return rows(self.conn, sql, params)
 
     def table_names(self) -> list[str]:
         return [r["name"] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -326,45 +208,18 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
-    # -- sessions ---------------------------------------------------------------------------
+    # -- stream state (store/streams.py) and events (store/events.py) -----------------------
+
+    @property
+    def streams(self) -> StreamStates:
+        return StreamStates(self.conn)
 
     def sessions(self) -> dict[tuple[str, str], SessionRow]:
-        """Every tracked stream keyed like the task queue: (path, stream).
-
-        For the sweep: stats and retry state only; watermark and state are left out (read per
-        stream by ``session``), so a sweep over thousands of streams parses no JSON.
-        """
-        rows = self.query(
-            "SELECT session_id, stream, path, agent, watermark_kind, NULL AS watermark,"
-            " NULL AS state, file_dev, file_ino, file_size, file_mtime_ns, error_count,"
-            " next_retry_at FROM sessions"
-        )
-        return {(r["path"], r["stream"]): SessionRow.from_row(r) for r in rows}
+        """Every tracked stream keyed like the task queue: (path, stream)."""
+        return self.streams.all()
 
     def session(self, ref: StreamRef) -> SessionRow | None:
-        rows = list(
-            self.query(
-                "SELECT * FROM sessions WHERE session_id = ? AND stream = ? AND path = ?",
-                [ref.session_id, ref.kind, ref.path_text],
-            )
-        )
-        return SessionRow.from_row(rows[0]) if rows else None
-
-    def _ensure_session(self, ref: StreamRef, now_ms: int) -> None:
-        self.conn.execute(
-            """INSERT INTO sessions (session_id, stream, path, agent, shared, watermark_kind,
-                                     first_seen_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
-            [
-                ref.session_id,
-                ref.kind,
-                ref.path_text,
-                ref.agent,
-                int(ref.spec.shared),
-                ref.spec.watermark_kind,
-                now_ms,
-            ],
-        )
+        return self.streams.get(ref)
 
     def commit_batch(
         self,
@@ -377,98 +232,24 @@ class Store:
     ) -> None:
         """Store a batch's events and advance the stream's watermark, atomically."""
         with self.transaction():
-            self._ensure_session(ref, now_ms)
-            self._upsert_events(events, ref, now_ms)
-            self.conn.execute(
-                """UPDATE sessions SET
-                       watermark = ?, position = ?, state = ?,
-                       file_dev = ?, file_ino = ?, file_size = ?, file_mtime_ns = ?,
-                       records_total = records_total + ?, events_total = events_total + ?,
-                       malformed_total = malformed_total + ?,
-                       invalid_utf8_total = invalid_utf8_total + ?,
-                       oversized_total = oversized_total + ?,
-                       resets_total = resets_total + ?,
-                       error_count = 0, next_retry_at = NULL, last_processed_at = ?
-                   WHERE session_id = ? AND stream = ? AND path = ?""",
-                [
-                    result.watermark.to_string(),
-                    getattr(result.watermark, "offset", 0),
-                    orjson.dumps(state.data).decode(),
-                    None if stat is None else stat.dev,
-                    None if stat is None else stat.ino,
-                    None if stat is None else stat.size,
-                    None if stat is None else stat.mtime_ns,
-                    len(result.records),
-                    len(events),
-                    result.malformed,
-                    result.invalid_utf8,
-                    result.oversized,
-                    int(result.reset),
-                    now_ms,
-                    ref.session_id,
-                    ref.kind,
-                    ref.path_text,
-                ],
-            )
+            self.streams.ensure(ref, now_ms)
+            upsert_events(self.conn, events, ref.path_text, now_ms)
+            self.streams.advance(ref, result, state, stat, len(events), now_ms)
 
     def mark_unchanged(self, ref: StreamRef, stat: FileStat, now_ms: int) -> None:
         """Remember a stat that produced nothing new, so the sweep stops re-queueing it."""
         with self.transaction():
-            self._ensure_session(ref, now_ms)
-            self.conn.execute(
-                """UPDATE sessions SET file_dev = ?, file_ino = ?, file_size = ?,
-                       file_mtime_ns = ?, last_processed_at = ?
-                   WHERE session_id = ? AND stream = ? AND path = ?""",
-                [
-                    stat.dev,
-                    stat.ino,
-                    stat.size,
-                    stat.mtime_ns,
-                    now_ms,
-                    ref.session_id,
-                    ref.kind,
-                    ref.path_text,
-                ],
-            )
+            self.streams.ensure(ref, now_ms)
+            self.streams.mark_unchanged(ref, stat, now_ms)
 
     def record_failure(self, ref: StreamRef, error: str, now_ms: int, retry_at_ms: int) -> int:
         """Count a failed attempt; returns the consecutive failure count."""
         with self.transaction():
-            self._ensure_session(ref, now_ms)
-            self.conn.execute(
-                """UPDATE sessions SET error_count = error_count + 1,
-                       errors_total = errors_total + 1, last_error = ?, last_error_at = ?,
-                       next_retry_at = ?
-                   WHERE session_id = ? AND stream = ? AND path = ?""",
-                [error[:2000], now_ms, retry_at_ms, ref.session_id, ref.kind, ref.path_text],
-            )
-            row = self.conn.execute(
-                "SELECT error_count FROM sessions WHERE session_id = ? AND stream = ? AND path = ?",
-                [ref.session_id, ref.kind, ref.path_text],
-            ).fetchone()
-        return int(row[0])
-
-    # -- events -----------------------------------------------------------------------------
-
-    def _upsert_events(self, events: Sequence[MetricEvent], ref: StreamRef, now_ms: int) -> None:
-        if not events:
-            return
-        merged: dict[str, MetricEvent] = {}
-        for event in events:
-            known = merged.get(event.event_id)
-            if known is None or event.outranks(known):
-                merged[event.event_id] = event
-        source = ref.path_text
-        self.conn.executemany(
-            _UPSERT_EVENT, [_event_row(e, source, now_ms) for e in merged.values()]
-        )
-        keys = {(e.dedup_key,) for e in merged.values() if e.dedup_key is not None}
-        if keys:
-            self.conn.executemany(_RECOUNT_DEDUP_KEY, sorted(keys))
+            self.streams.ensure(ref, now_ms)
+            return self.streams.record_failure(ref, error, now_ms, retry_at_ms)
 
     def events_total(self) -> int:
-        row = self.conn.execute("SELECT count(*) FROM events WHERE counted = 1").fetchone()
-        return int(row[0])
+        return counted_events(self.conn)
 
     # -- status -----------------------------------------------------------------------------
 
@@ -489,37 +270,4 @@ class Store:
         return {row["agent"]: (row["n"], row["last_ms"]) for row in rows}
 
 
-def _event_row(event: MetricEvent, source: str, now_ms: int) -> dict[str, Any]:
-    """The event's row, by column name."""
-    row: dict[str, Any] = {
-        "event_id": event.event_id,
-        "kind": str(event.kind),
-        "agent": event.agent,
-        "session_id": event.session_id,
-        "run_id": event.run_id,
-        "project": event.project,
-        "model": event.model,
-        "ts_ms": event.ts_ms,
-        "total_tokens": event.total_tokens,
-        "cost_nusd": event.cost_nusd,
-        "recorded_cost_nusd": event.recorded_cost_nusd,
-        "tokens_known": int(event.tokens_known),
-        "estimated": int(event.estimated),
-        "tool_name": event.tool_name,
-        "ok": None if event.ok is None else int(event.ok),
-        "duration_ms": event.duration_ms,
-        "ttft_ms": event.ttft_ms,
-        "context_tokens": event.context_tokens,
-        "history_len": event.history_len,
-        "error_class": event.error_class,
-        "dedup_key": event.dedup_key,
-        "is_sidechain": int(event.is_sidechain),
-        "precedence": event.precedence,
-        "seq": event.seq,
-        "source_path": source,
-        "attrs": orjson.dumps(event.attrs).decode() if event.attrs else None,
-        "updated_at": now_ms,
-    }
-    for name in TOKEN_FIELDS:
-        row[name] = getattr(event, name)
-    return row
+__all__ = ["FileStat", "SessionRow", "Store", "is_damage", "quarantine"]

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("agenttail")
 
+# Every migration's name, in order: filled by ``@migration`` below, so a name is written once
+# (the function's), and ``Store.ensure_schema`` knows what "up to date" means.
+MIGRATION_NAMES: list[str] = []
 
-@migrations()
+Migration = Callable[[Database], None]
+
+
+def migration(func: Migration) -> Migration:
+    """Register ``func`` as the next migration, under its own name."""
+    MIGRATION_NAMES.append(func.__name__)
+    migrations()(func)
+    return func
+
+
+@migration
 def m001_sessions_and_events(db: Database) -> None:
     db.execute(
         """
@@ -104,7 +119,7 @@ def _rollup_add(row: str, sign: str) -> str:
     """
 
 
-@migrations()
+@migration
 def m002_usage_rollup(db: Database) -> None:
     """Counted requests summed per 15-minute UTC bucket, agent and model, kept by triggers.
 
@@ -142,7 +157,7 @@ def m002_usage_rollup(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m003_upload_outbox(db: Database) -> None:
     """The events table doubles as the upload outbox.
 
@@ -206,7 +221,7 @@ def m003_upload_outbox(db: Database) -> None:
     db.execute("INSERT INTO upload_state (id, host_id) VALUES (1, lower(hex(randomblob(16))))")
 
 
-@migrations()
+@migration
 def m003_dedup_precedence_index(db: Database) -> None:
     # The recount of a copy group asks max(precedence) per row; a Copilot session's tokens group
     # holds every request of the session, so without this index a batch costs O(group size^2).
@@ -216,7 +231,7 @@ def m003_dedup_precedence_index(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m004_drop_unused_indexes(db: Database) -> None:
     # No query looks events up by session; (dedup_key, precedence) already covers dedup_key.
     # Every index is paid on each insert of a cold scan.
@@ -256,7 +271,7 @@ def _rollup_v2_add(row: str, sign: str) -> str:
     """
 
 
-@migrations()
+@migration
 def m005_event_schema_v2(db: Database) -> None:
     """Exact cost (integer nanodollars, calculated and recorded), token quality, latency and
     context columns, ``seq`` for last-copy-wins sources; the rollup rebuilt on them.
