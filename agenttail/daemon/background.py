@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -14,6 +14,24 @@ from agenttail.daemon.runner import Pipeline
 from agenttail.daemon.watch import Watcher
 
 log = structlog.stdlib.get_logger(__name__)
+
+# Changing these needs a restart: they size threads or are captured when the pipeline is built.
+RESTART_KEYS = frozenset(
+    {"workers", "agents", "max_line_bytes", "max_batch_bytes", "max_batch_records"}
+)
+
+
+class Companion(Protocol):
+    """Work with its own thread next to the pipeline (the upload loop): started after the
+    pipeline, stopped first (bounded), handed every reloaded config."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def apply_config(self, config: Config) -> None: ...
 
 
 class Daemon:
@@ -26,7 +44,7 @@ class Daemon:
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        self.jobs: dict[str, Callable[[], object]] = {"sweep": self._sweep_job}
+        self.companions: list[Companion] = []
 
     def _sweep_job(self) -> None:
         try:
@@ -35,10 +53,8 @@ class Daemon:
         except Exception:
             log.exception("sweep_failed")
 
-    def add_job(self, name: str, func: Callable[[], object], seconds: float) -> None:
-        """Extra periodic work (uploads, housekeeping) on the same scheduler."""
-        self.jobs[name] = func
-        self.scheduler.add_job(func, "interval", seconds=seconds, id=name, jitter=seconds / 10)
+    def attach(self, companion: Companion) -> None:
+        self.companions.append(companion)
 
     def start(self) -> None:
         self.pipeline.workers.start()
@@ -53,6 +69,8 @@ class Daemon:
             next_run_time=datetime.now(UTC),
         )
         self.scheduler.start()
+        for companion in self.companions:
+            companion.start()
         log.info("daemon_started", workers=self.pipeline.workers.count)
 
     def healthy(self) -> bool:
@@ -65,7 +83,10 @@ class Daemon:
         self.scheduler.modify_job("sweep", next_run_time=datetime.now(UTC))
 
     def apply_config(self, config: Config) -> list[str]:
-        """Take a reloaded config (SIGHUP); returns the changed keys that need a restart."""
+        """Take a reloaded config (SIGHUP); returns the changed keys that need a restart.
+
+        The sweep interval, the log level and every ``upload.*`` key apply at once.
+        """
         old = self.pipeline.config
         changed = [k for k in config.values if config.values[k] != old.values.get(k)]
         self.pipeline.config = config
@@ -74,8 +95,9 @@ class Daemon:
             self.scheduler.reschedule_job(
                 "sweep", trigger="interval", seconds=interval, jitter=max(1, interval // 10)
             )
-        live = {"sweep_interval_seconds", "log_level"}
-        return [k for k in changed if k not in live and not k.startswith("upload.")]
+        for companion in self.companions:
+            companion.apply_config(config)
+        return [k for k in changed if k in RESTART_KEYS]
 
     def describe(self) -> dict[str, object]:
         """A snapshot for sd_notify STATUS= and ``doctor``."""
@@ -93,10 +115,14 @@ class Daemon:
         """Finish the current batches, then stop every thread.
 
         Workers are told first (they stop between batches) so a large backlog cannot hold
-        up the exit; a sweep that is running only enqueues into the closed queue.
+        up the exit; a sweep that is running only enqueues into the closed queue. Companions
+        stop next, each within its own bound (the upload loop: a short grace for the request
+        in flight).
         """
         self.pipeline.workers.stop_event.set()
         self.pipeline.queue.close()
+        for companion in self.companions:
+            companion.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.watcher.stop()

@@ -30,7 +30,7 @@ from agenttail.daemon.lifecycle import (
 from agenttail.daemon.runner import Pipeline
 from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
-from agenttail.upload.cli import schedule as schedule_upload
+from agenttail.upload.cli import upload_loop
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -132,7 +132,7 @@ def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:
 
     try:
         daemon = Daemon(Pipeline(paths, config, agents))
-        schedule_upload(daemon, paths, config)
+        daemon.attach(upload_loop(paths, config))
         supervise(
             daemon, stop, reload, reload_config=reload_config, state_file=runtime_state_file(paths)
         )

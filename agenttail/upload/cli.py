@@ -16,7 +16,7 @@ from agenttail.store import Store
 from agenttail.upload.settings import upload_settings
 
 if TYPE_CHECKING:
-    from agenttail.upload.uploader import Uploader
+    from agenttail.upload.loop import UploadLoop
 
 
 def _log() -> Any:
@@ -45,25 +45,12 @@ def status_section(store: Store | None, config: Config | None = None) -> dict[st
     return data
 
 
-def schedule(daemon: Any, paths: AppPaths, config: Config) -> Uploader | None:
-    """Register the periodic flush with the daemon when an upload URL is configured."""
+def upload_loop(paths: AppPaths, config: Config) -> UploadLoop:
+    """The daemon's upload loop (idle without ``upload.url``)."""
     settings = upload_settings(config)  # a ConfigError stops `run` with exit 78
-    if settings is None:
-        _log().info("upload_disabled", reason="no upload.url: events stay local")
-        return None
-    from agenttail.upload.uploader import Uploader
+    from agenttail.upload.loop import UploadLoop
 
-    uploader = Uploader(paths.database, settings)
-    deadline = min(settings.flush_deadline_seconds, settings.interval_seconds)
-
-    def job() -> None:
-        try:
-            uploader.flush(deadline)
-        except Exception:  # noqa: BLE001 - the daemon job must survive any failure
-            _log().exception("upload_failed")
-
-    daemon.add_job("upload", job, settings.interval_seconds)
-    return uploader
+    return UploadLoop(paths.database, settings)
 
 
 @click.command()

@@ -8,7 +8,7 @@ the same schedule (clamped to the backoff cap, so a clock jump cannot park a bat
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +55,7 @@ class Uploader:
         client: httpx.Client | None = None,
         exporter: Exporter | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         self.database = database
@@ -63,7 +63,9 @@ class Uploader:
         self.client = client or httpx.Client(follow_redirects=False)
         self.exporter = exporter or make_exporter(settings.exporter, settings.url)
         self.clock = clock
-        self.sleep = sleep
+        # Set by the daemon on shutdown: no new request starts and a backoff wait ends now.
+        self.stopping = threading.Event()
+        self.sleep = sleep or self.stopping.wait
         self.backoff = backoff or Backoff(maximum=settings.max_backoff_seconds)
         self.policy = ProjectPolicy(
             settings.project_mode, settings.projects_allow, settings.projects_deny
@@ -101,7 +103,7 @@ class Uploader:
             if report.dropped:
                 log.warning("upload_dropped", events=report.dropped)
             source = source_info(outbox.host_id(), self.exporter.name, self.settings.user)
-            while self.clock.monotonic() < end:
+            while self.clock.monotonic() < end and not self.stopping.is_set():
                 batch = outbox.next_batch(now_ms(self.clock))
                 if batch is None:
                     report.drained = True
@@ -111,6 +113,8 @@ class Uploader:
                     if self.clock.monotonic() + wait >= end:
                         break
                     self.sleep(wait)
+                    if self.stopping.is_set():
+                        break
                 if not self._attempt(outbox, batch, source, report):
                     break
         return report
@@ -123,6 +127,8 @@ class Uploader:
         for request in self.exporter.requests(batch, source, now_ms(self.clock)):
             if request.part in batch.parts_done:
                 continue
+            if self.stopping.is_set():
+                return False  # the batch keeps its key and the parts already acknowledged
             outcome = send(
                 self.client,
                 self.exporter,

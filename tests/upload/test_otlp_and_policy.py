@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -230,30 +231,24 @@ def test_cli_upload_and_status(receiver: Receiver, tmp_path: Path) -> None:
     assert bad.returncode == 78 and "unencrypted" in bad.stderr
 
 
-def test_daemon_schedules_the_upload_job(receiver: Receiver, tmp_path: Path) -> None:
-    from agenttail.agents.claude_code import ClaudeCodeAgent
-    from agenttail.daemon.background import Daemon
-    from agenttail.daemon.runner import Pipeline
-    from agenttail.paths import AppPaths
-    from agenttail.upload.cli import schedule
+def test_upload_loop_is_idle_without_a_url_and_flushes_soon_after_start(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    from agenttail.upload.loop import UploadLoop
 
     write_sessions(tmp_path / "claude", sessions=1, turns=1)
     scan()
-    paths = AppPaths.resolve()
-    idle = Daemon(Pipeline(paths, load_config(paths), [ClaudeCodeAgent()]))
-    schedule(idle, paths, load_config(paths))
-    assert "upload" not in idle.jobs, "no URL: nothing is scheduled, events stay local"
-    os.environ["AGENTTAIL_UPLOAD_URL"] = receiver.url
+    idle = UploadLoop(database(), None)
+    idle.start()
+    idle.stop()
+    assert idle.flushes == 0, "no URL: nothing is sent, events stay local"
+    loop = UploadLoop(database(), settings(receiver.url), first_delay_s=0.1)
+    loop.start()  # the interval is 60 s: only the first flush can send within the test
     try:
-        config = load_config(paths)
+        deadline = time.monotonic() + 10
+        while set(receiver.events) != set(stored_events()) and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
-        del os.environ["AGENTTAIL_UPLOAD_URL"]
-    daemon = Daemon(Pipeline(paths, config, [ClaudeCodeAgent()]))
-    uploader = schedule(daemon, paths, config)
-    assert uploader is not None
-    assert daemon.scheduler.get_job("upload").trigger.interval.total_seconds() == 60
-    try:
-        daemon.jobs["upload"]()
-    finally:
-        uploader.close()
+        loop.stop()
     assert set(receiver.events) == set(stored_events())
+    assert loop.flushes == 1
