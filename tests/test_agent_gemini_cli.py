@@ -107,6 +107,20 @@ def test_a_legacy_json_beside_its_migrated_jsonl_counts_once(tmp_path: Path) -> 
     assert sum(e.input_tokens for e in kept) == 2 * 3808
 
 
+def test_a_session_moved_from_its_hash_folder_to_its_slug_folder_is_not_counted_again(
+    tmp_path: Path,
+) -> None:
+    """Gemini CLI renames ``tmp/<sha256>`` to ``tmp/<slug>``: the files are read at a new path."""
+    old = tmp_path / ".gemini" / "tmp" / ("ab" * 32) / "chats" / "session-x.jsonl"
+    write_jsonl(old, META, reply("m1", "2026-05-17T11:07:32.000Z", model="m", tokens=TOKENS))
+    events = Tail("gemini_cli", old, JsonlReader(), convert).read()
+    new = chats(tmp_path) / old.name
+    new.parent.mkdir(parents=True)
+    old.rename(new)
+    events += Tail("gemini_cli", new, JsonlReader(), convert).read()
+    assert len(latest(events)) == 1
+
+
 def test_rewound_messages_stay_billed(tmp_path: Path) -> None:
     path = chats(tmp_path) / "session-2026-05-17T11-07-5bc8fbbc.jsonl"
     write_jsonl(

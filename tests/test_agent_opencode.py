@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from agenttail.agents.base import AgentContext, StreamRef, StreamSpec, StreamState
-from agenttail.agents.opencode import OpenCodeStore, opencode_tokens
+from agenttail.agents.opencode import OpenCodeAgent, OpenCodeStore, opencode_tokens
 from agenttail.events import EventKind, MetricEvent
 from agenttail.readers.base import Record
 from agenttail.readers.jsonl import JsonlReader
-from tests.agent_files import counted
+from tests.agent_files import Tail, counted
 from tests.conftest import SAMPLES
 
 T0 = 1_775_512_800_000  # 2026-04-06T22:00:00Z
@@ -119,3 +119,20 @@ def test_public_legacy_message_sample() -> None:
     assert (event.input_tokens, event.output_tokens) == (1000, 500)
     assert (event.cache_read_tokens, event.cache_write_tokens) == (200, 100)
     assert event.session_id == "ses_test001" and event.ts_ms == 1733011200000
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples absent")
+def test_public_database_sample_through_the_agent_streams(tmp_path: Path) -> None:
+    path = tmp_path / "opencode.db"
+    path.write_bytes((SAMPLES / "git-ai" / "opencode.db").read_bytes())
+    events: list[MetricEvent] = []
+    for spec in OpenCodeAgent.streams:
+        if spec.matches(path.name):
+            events += Tail("opencode", path, spec.reader, spec.converter).read()
+    (request,) = [e for e in counted(events) if e.kind == EventKind.LLM_REQUEST]
+    assert (request.model, request.input_tokens, request.output_tokens) == ("gpt-5", 10, 20)
+    assert request.session_id == "test-session-123" and request.project == "/Users/test/project"
+    assert request.recorded_cost_nusd is None  # OpenCode wrote 0: no price known to it
+    assert request.attrs["parent_session_id"] == "parent-session-456"
+    (tool,) = [e for e in counted(events) if e.kind == EventKind.TOOL_CALL]
+    assert (tool.tool_name, tool.ok, tool.duration_ms) == ("edit", True, 1000)
