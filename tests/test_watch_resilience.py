@@ -102,3 +102,30 @@ def test_exporter_folder_named_by_the_user_is_not_watched_recursively(tmp_path: 
     finally:
         watcher.stop()
     assert watches == {home: True, elsewhere: False}
+
+
+def test_a_commit_to_a_wal_database_queues_every_stream_reading_it(tmp_path: Path) -> None:
+    """OpenCode commits into ``opencode.db-wal``; its messages and tool parts are two streams."""
+    import sqlite3
+
+    from agenttail.agents.opencode import OpenCodeAgent
+
+    root = tmp_path / "opencode"
+    root.mkdir()
+    db = sqlite3.connect(root / "opencode.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("CREATE TABLE message (id TEXT PRIMARY KEY, data TEXT)")
+    queue = TaskQueue()
+    watcher = Watcher([OpenCodeAgent([root])], queue)
+    watcher.start()
+    try:
+        db.execute("INSERT INTO message VALUES ('msg_1', '{}')")
+        kinds = set()
+        while len(kinds) < 2 and (ref := queue.get(timeout=5)) is not None:
+            assert ref.path == root / "opencode.db"
+            kinds.add(ref.kind)
+            queue.done(ref)
+        assert kinds == {"messages", "tool_parts"}
+    finally:
+        watcher.stop()
+        db.close()

@@ -331,6 +331,20 @@ def _files_matching(folder: str, parts: list[str]) -> Iterator[str]:
 
 def match_path(agent: Agent, path: Path) -> StreamRef | None:
     """The stream a changed path belongs to, if any (watchdog events are hints)."""
+    return next(iter(matching_streams(agent, path)), None)
+
+
+# A SQLite database commits into these files first; a change there is a change of the database.
+SQLITE_SIDE_FILES = ("-wal", "-journal")
+
+
+def matching_streams(agent: Agent, path: Path) -> list[StreamRef]:
+    """Every stream a changed path belongs to: several streams may read one database (OpenCode's
+    messages and tool parts), and its ``-wal`` or ``-journal`` file stands for it."""
+    for suffix in SQLITE_SIDE_FILES:
+        if path.name.endswith(suffix):
+            path = path.with_name(path.name.removesuffix(suffix))
+    refs: list[StreamRef] = []
     for root in agent.roots():
         try:
             relative = path.relative_to(root).as_posix()
@@ -338,5 +352,7 @@ def match_path(agent: Agent, path: Path) -> StreamRef | None:
             continue
         for spec in agent.streams:
             if spec.matches(relative):
-                return StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path)))
-    return None
+                refs.append(StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path))))
+        if refs:
+            break
+    return refs

@@ -20,7 +20,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from agenttail.agents.base import Agent, match_path
+from agenttail.agents.base import Agent, matching_streams
 from agenttail.daemon.tasks import TaskQueue
 
 log = structlog.stdlib.get_logger(__name__)
@@ -49,9 +49,10 @@ class _Hints(FileSystemEventHandler):
             raw = getattr(event, "dest_path", "") or event.src_path
             path = Path(os.fsdecode(raw))
             for agent in self.agents:
-                ref = match_path(agent, path)
-                if ref is not None:
+                refs = matching_streams(agent, path)
+                for ref in refs:
                     self.queue.put(ref, urgent=True)
+                if refs:
                     return
         except Exception:
             log.exception("watch_handler_failed")
