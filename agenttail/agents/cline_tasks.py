@@ -1,0 +1,170 @@
+"""Cline-family task files (Cline, Roo Code, Kilo Code): ``tasks/<taskId>/ui_messages.json``.
+
+``ui_messages.json`` is a JSON array of ClineMessage rows ``{ts, type, say|ask, text, partial,
+modelInfo}``, rewritten whole on every change. A ``say:"api_req_started"`` row is written when a
+request starts and updated in place (same ``ts``) when it ends; its ``text`` is a JSON string
+``{tokensIn, tokensOut, cacheWrites, cacheReads, cost, cancelReason, apiProtocol, modelId,
+reasoningTokens}``. So every row is keyed by ``(task, ts)`` and re-derived on each rewrite: the
+store keeps the copy with the larger totals. agent-formats.md section 9, -more 2.9.
+
+Token meaning: with ``apiProtocol: "openai"`` (Roo, Kilo) ``tokensIn`` is the provider's prompt
+count, which includes cached input, so the cache reads and writes are taken out of it; otherwise
+(Anthropic protocol, and Cline, which does not record a protocol) ``tokensIn`` already excludes
+them, as Anthropic's ``input_tokens`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from agenttail.agents.fields import as_dict, as_int
+from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
+from agenttail.pricing import cost_usd
+
+API_REQUEST = "api_req_started"
+# Rows that are tool uses, with the tool name when the row does not carry one in its JSON.
+TOOL_ROWS = {"tool": None, "command": "execute_command", "use_mcp_server": None}
+BROWSER_ROWS = {"browser_action_launch": "browser_action"}
+
+
+def parse_text(row: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object a row keeps in its ``text`` string (empty when it is not one)."""
+    text = row.get("text")
+    if not isinstance(text, str) or not text.startswith("{"):
+        return {}
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return as_dict(value)
+
+
+def request_tokens(info: dict[str, Any]) -> TokenCounts:
+    """House token classes from a ClineApiReqInfo (see the module doc for ``apiProtocol``)."""
+    tokens_in = as_int(info.get("tokensIn"))
+    cache_read = as_int(info.get("cacheReads"))
+    cache_write = as_int(info.get("cacheWrites"))
+    if info.get("apiProtocol") == "openai":
+        tokens_in = max(0, tokens_in - cache_read - cache_write)
+    return TokenCounts(
+        input_tokens=tokens_in,
+        output_tokens=as_int(info.get("tokensOut")),
+        cache_read_tokens=cache_read,
+        cache_write_5m_tokens=cache_write,
+        reasoning_tokens=as_int(info.get("reasoningTokens")),
+    )
+
+
+def row_model(row: dict[str, Any], info: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(model, provider) of a request: the request's own, else the row's ``modelInfo``."""
+    model = info.get("modelId")
+    provider = info.get("providerId")
+    model_info = as_dict(row.get("modelInfo"))
+    if not isinstance(model, str) or not model:
+        model = model_info.get("modelId")
+    if not isinstance(provider, str) or not provider:
+        provider = model_info.get("providerId")
+    return (
+        model if isinstance(model, str) and model else None,
+        provider if isinstance(provider, str) and provider else None,
+    )
+
+
+def _recorded_cost(info: dict[str, Any]) -> float | None:
+    cost = info.get("cost")
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or cost != cost or cost < 0:
+        return None
+    return float(cost)
+
+
+class TaskEvents:
+    """Turns one task's rows into events; carries the last known model between rows."""
+
+    def __init__(self, agent: str, task_id: str, project: str | None, model: str | None) -> None:
+        self.agent = agent
+        self.task_id = task_id
+        self.project = project
+        self.model = model
+
+    def event(self, row: dict[str, Any]) -> MetricEvent | None:
+        ts = as_int(row.get("ts"))
+        if ts <= 0:
+            return None
+        model_info = as_dict(row.get("modelInfo")).get("modelId")
+        if isinstance(model_info, str) and model_info:
+            self.model = model_info
+        kind = row.get("say") if row.get("type") == "say" else row.get("ask")
+        if kind == API_REQUEST and row.get("type") == "say":
+            return self.request(row, ts)
+        if kind in TOOL_ROWS or kind in BROWSER_ROWS:
+            return self.tool(row, ts, str(kind))
+        return None
+
+    def request(self, row: dict[str, Any], ts: int) -> MetricEvent | None:
+        info = parse_text(row)
+        tokens = request_tokens(info)
+        recorded = _recorded_cost(info)
+        cancel = info.get("cancelReason")
+        if tokens.all_input + tokens.output_tokens == 0 and recorded is None and not cancel:
+            return None  # started, not finished: the in-place update brings the numbers
+        model, provider = row_model(row, info)
+        model = model or self.model
+        cost = recorded if recorded is not None else cost_usd(model, tokens, provider)
+        attrs: dict[str, Any] = {"cost_source": "recorded" if recorded is not None else "priced"}
+        if isinstance(cancel, str) and cancel:
+            attrs["cancel_reason"] = cancel
+        if info.get("usageMissing") is True:
+            attrs["usage_missing"] = True
+        return MetricEvent(
+            event_id=stable_id(self.agent, "request", self.task_id, ts),
+            kind=EventKind.LLM_REQUEST,
+            agent=self.agent,
+            session_id=self.task_id,
+            ts_ms=ts,
+            project=self.project,
+            model=model,
+            cost_usd=cost,
+            ok=not cancel,
+            attrs=attrs,
+            **tokens.fields(),
+        )
+
+    def tool(self, row: dict[str, Any], ts: int, kind: str) -> MetricEvent | None:
+        if row.get("partial") is True:
+            return None  # still streaming; the finished row has the same ts
+        info = parse_text(row)
+        name = TOOL_ROWS.get(kind) or BROWSER_ROWS.get(kind)
+        if kind == "tool":
+            name = info.get("tool") if isinstance(info.get("tool"), str) else None
+        elif kind == "use_mcp_server":
+            tool = info.get("toolName") or info.get("uri")
+            server = info.get("serverName")
+            name = f"mcp:{server}/{tool}" if server and tool else None
+        if not name:
+            return None
+        return MetricEvent(
+            event_id=stable_id(self.agent, "tool", self.task_id, ts),
+            kind=EventKind.TOOL_CALL,
+            agent=self.agent,
+            session_id=self.task_id,
+            ts_ms=ts,
+            project=self.project,
+            model=self.model,
+            tool_name=str(name),
+        )
+
+
+def latest_model(metadata: dict[str, Any]) -> str | None:
+    """The model a task last used, from ``task_metadata.json``'s ``model_usage`` list."""
+    usage = metadata.get("model_usage")
+    best: tuple[int, str] | None = None
+    for item in usage if isinstance(usage, list) else []:
+        entry = as_dict(item)
+        model = entry.get("model_id")
+        if isinstance(model, str) and model:
+            ts = as_int(entry.get("ts"))
+            if best is None or ts >= best[0]:
+                best = (ts, model)
+    return best[1] if best else None

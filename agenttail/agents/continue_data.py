@@ -1,0 +1,122 @@
+"""Continue: CLI session documents (measured) and the IDE's ``devdata.sqlite`` (estimated).
+
+- ``<CONTINUE_GLOBAL_DIR or ~/.continue>/sessions/<id>.json``, rewritten whole: ``sessionId``,
+  ``workspaceDirectory``, ``history[].message.toolCalls[] {id, function{name}}`` and a session
+  total ``usage {promptTokens, completionTokens, promptTokensDetails {cachedTokens,
+  cacheWriteTokens}, totalCost}``. No timestamps and no model: one event per session carries
+  the total (re-derived on every rewrite, same id), stamped with the file's modification time.
+  Continue's adapters report OpenAI-style usage; for Anthropic models ``promptTokens`` excludes
+  the cache (the real sample has more cached tokens than prompt tokens), for OpenAI-compatible
+  ones it includes cache reads (and there are no cache writes). The split follows that.
+- ``dev_data/devdata.sqlite`` table ``tokens_generated(id, model, provider, tokens_generated,
+  tokens_prompt, timestamp)``: Continue's ``_logEnd`` stores counts from its local tokenizer
+  (``countTokens``), not the provider's usage, so these are estimates, kept apart from measured
+  totals. ``timestamp`` is SQLite ``CURRENT_TIMESTAMP`` (UTC, seconds).
+agent-formats.md 13, -more 2.10; continuedev/continue ``core/data/devdataSqlite.ts``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from agenttail.agents.fields import as_dict, as_int
+from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
+from agenttail.pricing import cost_usd
+
+
+def session_tokens(usage: dict[str, Any]) -> TokenCounts:
+    """House token classes of a session ``usage`` (see the module doc for the split)."""
+    prompt = as_int(usage.get("promptTokens"))
+    details = as_dict(usage.get("promptTokensDetails"))
+    cached = as_int(details.get("cachedTokens"))
+    written = as_int(details.get("cacheWriteTokens"))
+    inclusive = written == 0 and cached <= prompt
+    return TokenCounts(
+        input_tokens=prompt - cached if inclusive else prompt,
+        output_tokens=as_int(usage.get("completionTokens")),
+        cache_read_tokens=cached,
+        cache_write_5m_tokens=written,
+    )
+
+
+def session_events(
+    agent: str, document: dict[str, Any], fallback_id: str, ts_ms: int
+) -> list[MetricEvent]:
+    """The session's usage total and its tool calls (all stamped ``ts_ms``)."""
+    session_id = document.get("sessionId")
+    if not isinstance(session_id, str) or not session_id:
+        session_id = fallback_id
+    project = document.get("workspaceDirectory")
+    common: dict[str, Any] = {"agent": agent, "session_id": session_id, "ts_ms": ts_ms}
+    common["project"] = project if isinstance(project, str) and project else None
+    events: list[MetricEvent] = []
+    usage = as_dict(document.get("usage"))
+    tokens = session_tokens(usage)
+    total_cost = usage.get("totalCost")
+    if tokens.all_input + tokens.output_tokens > 0:
+        recorded = isinstance(total_cost, int | float) and not isinstance(total_cost, bool)
+        events.append(
+            MetricEvent(
+                event_id=stable_id(agent, session_id, "usage"),
+                kind=EventKind.LLM_REQUEST,
+                cost_usd=float(total_cost) if recorded else None,
+                attrs={"session_total": True},
+                **common,
+                **tokens.fields(),
+            )
+        )
+    history = document.get("history")
+    for item in history if isinstance(history, list) else []:
+        calls = as_dict(as_dict(item).get("message")).get("toolCalls")
+        for call in calls if isinstance(calls, list) else []:
+            call = as_dict(call)
+            name = as_dict(call.get("function")).get("name")
+            if isinstance(call.get("id"), str) and isinstance(name, str) and name:
+                events.append(
+                    MetricEvent(
+                        event_id=stable_id(agent, session_id, "tool", call["id"]),
+                        kind=EventKind.TOOL_CALL,
+                        tool_name=name,
+                        **common,
+                    )
+                )
+    return events
+
+
+def sqlite_utc_ms(value: object) -> int | None:
+    """Epoch ms of a SQLite ``CURRENT_TIMESTAMP`` text (``YYYY-MM-DD HH:MM:SS``, UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def devdata_event(agent: str, row: dict[str, Any], session_id: str) -> MetricEvent | None:
+    """One ``tokens_generated`` row: an estimated request (local tokenizer counts)."""
+    row_id = row.get("id")
+    ts = sqlite_utc_ms(row.get("timestamp"))
+    if not isinstance(row_id, int) or ts is None:
+        return None
+    tokens = TokenCounts(
+        input_tokens=as_int(row.get("tokens_prompt")),
+        output_tokens=as_int(row.get("tokens_generated")),
+    )
+    model = row.get("model") if isinstance(row.get("model"), str) else None
+    provider = row.get("provider") if isinstance(row.get("provider"), str) else None
+    return MetricEvent(
+        event_id=stable_id(agent, "devdata", row_id, ts),
+        kind=EventKind.LLM_REQUEST,
+        agent=agent,
+        session_id=session_id,
+        ts_ms=ts,
+        model=model,
+        cost_usd=cost_usd(model, tokens),
+        attrs={"estimated": True, "provider": provider} if provider else {"estimated": True},
+        **tokens.fields(),
+    )

@@ -1,0 +1,81 @@
+"""Crush (charmbracelet): per-project ``<project>/.crush/crush.db``, listed in ``projects.json``.
+
+Only the ``sessions`` table holds usage: ``cost`` (USD, REAL) is accumulated over the session's
+requests, but ``prompt_tokens`` / ``completion_tokens`` are overwritten with the latest
+request's usage (charmbracelet/crush ``updateSessionUsage``: ``session.PromptTokens =
+usage.InputTokens + usage.CacheReadTokens``), so they are the context size of the last request,
+not a total. Crush therefore records cost but not token totals: one event per session carries
+the recorded cost, the last request's prompt size as context occupancy, and no tokens.
+Sub-agent sessions (``parent_session_id``) add their cost into the parent's, so only root
+sessions count. Timestamps are Unix seconds (``strftime('%s', 'now')``), not the milliseconds
+the schema comment claims. agent-formats-more.md 2.13; codeburn ``docs/providers/crush.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agenttail.agents.fields import as_dict, as_int
+from agenttail.events import EventKind, MetricEvent, stable_id
+
+DATA_DIR = ".crush"
+MS_THRESHOLD = 100_000_000_000  # larger values are already milliseconds
+
+
+def project_databases(registry: bytes) -> list[tuple[str, Path]]:
+    """(project folder, crush.db path) per project of ``projects.json`` (older files: a bare
+    list, or an object keyed by project)."""
+    try:
+        parsed = orjson.loads(registry)
+    except orjson.JSONDecodeError:
+        return []
+    if isinstance(parsed, dict) and isinstance(parsed.get("projects"), list):
+        parsed = parsed["projects"]  # {"projects": [...]}: crush internal/projects
+    values = list(parsed.values()) if isinstance(parsed, dict) else parsed
+    found: list[tuple[str, Path]] = []
+    for value in values if isinstance(values, list) else []:
+        entry = as_dict(value)
+        path = entry.get("path")
+        if not isinstance(path, str) or not path:
+            continue
+        data_dir = entry.get("data_dir")
+        folder = Path(path) / (data_dir if isinstance(data_dir, str) and data_dir else DATA_DIR)
+        found.append((path, folder / "crush.db"))
+    return found
+
+
+def epoch_ms(value: object) -> int:
+    seconds = as_int(value)
+    return seconds if seconds >= MS_THRESHOLD else seconds * 1000
+
+
+def session_event(agent: str, row: dict[str, Any], project: str | None) -> MetricEvent | None:
+    """The cost of one root session row (None for sub-agent and empty sessions)."""
+    session_id = row.get("id")
+    if not isinstance(session_id, str) or not session_id or row.get("parent_session_id"):
+        return None
+    cost = row.get("cost")
+    recorded = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else 0.0
+    if recorded <= 0 and as_int(row.get("prompt_tokens")) + as_int(row.get("completion_tokens")) == 0:
+        return None
+    ts = epoch_ms(row.get("updated_at")) or epoch_ms(row.get("created_at"))
+    if ts <= 0:
+        return None
+    return MetricEvent(
+        event_id=stable_id(agent, "session", session_id),
+        kind=EventKind.LLM_REQUEST,
+        agent=agent,
+        session_id=session_id,
+        ts_ms=ts,
+        project=project,
+        model=row.get("model") if isinstance(row.get("model"), str) else None,
+        cost_usd=max(0.0, recorded),
+        attrs={
+            "session_total": True,
+            "messages": as_int(row.get("message_count")),
+            "last_prompt_tokens": as_int(row.get("prompt_tokens")),
+        },
+    )

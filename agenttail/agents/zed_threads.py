@@ -1,0 +1,165 @@
+"""Zed agent threads: rows of ``threads.db`` whose ``data`` is zstd-compressed JSON.
+
+Table ``threads(id, parent_id, folder_paths, summary, updated_at, data_type, data, created_at)``;
+a thread is one row, upserted on every save (zed-industries/zed ``crates/agent/src/db.rs``).
+The JSON (``DbThread``, version 0.3.0) carries ``model {provider, model}``,
+``cumulative_token_usage`` (the thread's total) and ``request_token_usage`` (per user message)
+as ``{input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens}``
+(Anthropic meaning; zero fields omitted). The per-message map does not cover every request, so
+one remainder event per thread brings the thread to its cumulative total exactly
+(agent-formats-more.md 2.17; codeburn's reading of a real store). Neither has a timestamp:
+events carry the row's ``updated_at``, so day attribution inside a long thread is approximate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from agenttail.agents.fields import as_dict, as_int
+from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
+from agenttail.pricing import cost_usd
+
+MAX_THREAD_BYTES = 256 * 1024 * 1024
+REMAINDER = "remainder"
+
+
+class ThreadDataError(ValueError):
+    """A thread row whose payload cannot be read (unknown type, bad zstd, not JSON)."""
+
+
+def decode_thread(data_type: object, data: object) -> dict[str, Any]:
+    """The thread JSON of a row: ``zstd`` frames are decompressed, ``json`` taken as is."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, bytes):
+        raise ThreadDataError("thread data is not a blob")
+    if data_type == "zstd":
+        import zstandard  # imported on first use: only Zed needs it
+
+        try:
+            reader = zstandard.ZstdDecompressor().decompressobj()
+            data = reader.decompress(data)
+        except zstandard.ZstdError as exc:
+            raise ThreadDataError(f"bad zstd frame: {exc}") from exc
+        if len(data) > MAX_THREAD_BYTES:
+            raise ThreadDataError("thread larger than the cap")
+    elif data_type != "json":
+        raise ThreadDataError(f"unknown data_type {data_type!r}")
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ThreadDataError("thread is not JSON") from exc
+    if not isinstance(value, dict):
+        raise ThreadDataError("thread is not a JSON object")
+    return value
+
+
+def usage_tokens(value: object) -> TokenCounts:
+    usage = as_dict(value)
+    return TokenCounts(
+        input_tokens=as_int(usage.get("input_tokens")),
+        output_tokens=as_int(usage.get("output_tokens")),
+        cache_read_tokens=as_int(usage.get("cache_read_input_tokens")),
+        cache_write_5m_tokens=as_int(usage.get("cache_creation_input_tokens")),
+    )
+
+
+def _per_request(thread: dict[str, Any]) -> Iterator[tuple[str, TokenCounts]]:
+    """(key, tokens) per entry: a map by user message id (0.3.0) or a list (legacy threads)."""
+    usage = thread.get("request_token_usage")
+    if isinstance(usage, dict):
+        for key, value in usage.items():
+            yield str(key), usage_tokens(value)
+    elif isinstance(usage, list):
+        for index, value in enumerate(usage):
+            yield f"#{index}", usage_tokens(value)
+
+
+def _minus(total: TokenCounts, part: TokenCounts) -> TokenCounts:
+    return TokenCounts(
+        input_tokens=max(0, total.input_tokens - part.input_tokens),
+        output_tokens=max(0, total.output_tokens - part.output_tokens),
+        cache_read_tokens=max(0, total.cache_read_tokens - part.cache_read_tokens),
+        cache_write_5m_tokens=max(0, total.cache_write_5m_tokens - part.cache_write_5m_tokens),
+    )
+
+
+def _plus(a: TokenCounts, b: TokenCounts) -> TokenCounts:
+    return TokenCounts(
+        input_tokens=a.input_tokens + b.input_tokens,
+        output_tokens=a.output_tokens + b.output_tokens,
+        cache_read_tokens=a.cache_read_tokens + b.cache_read_tokens,
+        cache_write_5m_tokens=a.cache_write_5m_tokens + b.cache_write_5m_tokens,
+    )
+
+
+def first_folder(folder_paths: object) -> str | None:
+    """The first workspace folder of a thread (``folder_paths`` holds one per line)."""
+    if not isinstance(folder_paths, str) or not folder_paths.strip():
+        return None
+    return folder_paths.strip().splitlines()[0] or None
+
+
+def thread_events(agent: str, row: dict[str, Any], thread: dict[str, Any]) -> list[MetricEvent]:
+    """Requests (one per user message, plus the remainder) and tool calls of one thread row."""
+    thread_id = str(row.get("id") or "")
+    ts = parse_iso_ms(row.get("updated_at")) or parse_iso_ms(thread.get("updated_at"))
+    if not thread_id or ts is None:
+        return []
+    model_info = as_dict(thread.get("model"))
+    model = model_info.get("model") if isinstance(model_info.get("model"), str) else None
+    project = first_folder(row.get("folder_paths"))
+    parent = row.get("parent_id") if isinstance(row.get("parent_id"), str) else None
+    common: dict[str, Any] = {"agent": agent, "session_id": thread_id, "ts_ms": ts}
+    common.update(project=project, model=model, is_sidechain=parent is not None)
+    attrs = {"parent_session_id": parent} if parent else {}
+    events: list[MetricEvent] = []
+    seen = TokenCounts()
+    for key, tokens in _per_request(thread):
+        seen = _plus(seen, tokens)
+        events.append(_request(stable_id(agent, thread_id, key), tokens, common, attrs))
+    rest = _minus(usage_tokens(thread.get("cumulative_token_usage")), seen)
+    if rest.all_input + rest.output_tokens > 0:
+        rest_attrs = {**attrs, "remainder": True}
+        events.append(_request(stable_id(agent, thread_id, REMAINDER), rest, common, rest_attrs))
+    events.extend(_tools(agent, thread, common))
+    return events
+
+
+def _request(
+    event_id: str, tokens: TokenCounts, common: dict[str, Any], attrs: dict[str, Any]
+) -> MetricEvent:
+    return MetricEvent(
+        event_id=event_id,
+        kind=EventKind.LLM_REQUEST,
+        cost_usd=cost_usd(common["model"], tokens),
+        attrs=dict(attrs),
+        **common,
+        **tokens.fields(),
+    )
+
+
+def _tools(agent: str, thread: dict[str, Any], common: dict[str, Any]) -> Iterator[MetricEvent]:
+    """Tool uses of agent messages (``{"Agent": {content: [{"ToolUse": ...}], tool_results}}``)."""
+    messages = thread.get("messages")
+    for message in messages if isinstance(messages, list) else []:
+        body = as_dict(as_dict(message).get("Agent"))
+        results = as_dict(body.get("tool_results"))
+        content = body.get("content")
+        for part in content if isinstance(content, list) else []:
+            use = as_dict(as_dict(part).get("ToolUse"))
+            tool_id, name = use.get("id"), use.get("name")
+            if not isinstance(tool_id, str) or not isinstance(name, str):
+                continue
+            result = results.get(tool_id)
+            ok = None if not isinstance(result, dict) else result.get("is_error") is not True
+            yield MetricEvent(
+                event_id=stable_id(agent, common["session_id"], "tool", tool_id),
+                kind=EventKind.TOOL_CALL,
+                tool_name=name,
+                ok=ok,
+                **common,
+            )
