@@ -17,7 +17,7 @@ from agenttail.events import NANOS_PER_USD, TokenCounts
 if TYPE_CHECKING:
     from genai_prices import Usage
 
-__all__ = ["TokenCounts", "cost_nusd"]
+__all__ = ["TokenCounts", "cost_nusd", "cost_or_recorded"]
 
 # Inputs this large may hit a tiered (long-context) price: always use the full calculation.
 LINEAR_INPUT_LIMIT = 190_000
@@ -95,3 +95,11 @@ def cost_nusd(model: str | None, tokens: TokenCounts, provider: str | None = Non
         + per_1h * tokens.cache_write_1h_tokens
     )
     return _nanos(total)
+
+
+def cost_or_recorded(
+    model: str | None, tokens: TokenCounts, recorded_nusd: int | None, provider: str | None = None
+) -> int | None:
+    """Priced cost, else what the agent recorded (a model genai-prices does not know)."""
+    priced = cost_nusd(model, tokens, provider)
+    return recorded_nusd if priced is None else priced

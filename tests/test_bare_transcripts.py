@@ -38,7 +38,9 @@ def test_windsurf_steps() -> None:
         {"status": "done", "type": "view_file", "view_file": {"content": "CANARY", "path": "p"}},
         {"status": "error", "type": "run_command", "run_command": {}},
     ]
-    events = [e for i, line in enumerate(lines) for e in windsurf_line_events("windsurf", "t", line, i, 1)]
+    events = [
+        e for i, line in enumerate(lines) for e in windsurf_line_events("windsurf", "t", line, i, 1)
+    ]
     assert [(e.kind, e.tool_name, e.ok) for e in events] == [
         (EventKind.TURN, None, None),
         (EventKind.TOOL_CALL, "view_file", True),
@@ -48,7 +50,10 @@ def test_windsurf_steps() -> None:
 
 @pytest.mark.parametrize(
     ("name", "convert"),
-    [("cursor-session-simple.jsonl", cursor_line_events), ("windsurf-session-simple.jsonl", windsurf_line_events)],
+    [
+        ("cursor-session-simple.jsonl", cursor_line_events),
+        ("windsurf-session-simple.jsonl", windsurf_line_events),
+    ],
 )
 def test_real_samples(name: str, convert: object) -> None:
     path = SAMPLES / "git-ai" / name
@@ -66,6 +71,8 @@ def test_real_samples(name: str, convert: object) -> None:
         want_turns = sum(1 for line in lines if line["role"] == "user")
     else:
         want_turns = sum(1 for line in lines if line["type"] == "user_input")
-        want_tools = sum(1 for line in lines if line["type"] not in ("user_input", "planner_response"))
+        want_tools = sum(
+            1 for line in lines if line["type"] not in ("user_input", "planner_response")
+        )
     assert sum(e.kind == EventKind.TOOL_CALL for e in events) == want_tools > 0
     assert sum(e.kind == EventKind.TURN for e in events) == want_turns > 0

@@ -26,7 +26,11 @@ def test_anthropic_style_usage_is_disjoint() -> None:
 
 
 def test_openai_style_usage_includes_cache_reads() -> None:
-    usage = {"promptTokens": 9000, "completionTokens": 10, "promptTokensDetails": {"cachedTokens": 8000}}
+    usage = {
+        "promptTokens": 9000,
+        "completionTokens": 10,
+        "promptTokensDetails": {"cachedTokens": 8000},
+    }
     tokens = session_tokens(usage)
     assert (tokens.input_tokens, tokens.cache_read_tokens) == (1000, 8000)
 
@@ -43,7 +47,11 @@ def test_session_document_total_and_tools() -> None:
                     "role": "assistant",
                     "content": "CANARY-RESPONSE",
                     "toolCalls": [
-                        {"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "read_file", "arguments": "{}"},
+                        }
                     ],
                 }
             },
@@ -53,7 +61,7 @@ def test_session_document_total_and_tools() -> None:
     events = session_events("continue", document, "stem", 1_767_000_000_000)
     (usage,) = [e for e in events if e.kind == EventKind.LLM_REQUEST]
     (tool,) = [e for e in events if e.kind == EventKind.TOOL_CALL]
-    assert (usage.input_tokens, usage.output_tokens, usage.cost_usd) == (100, 20, 0.01)
+    assert (usage.input_tokens, usage.output_tokens, usage.cost_nusd) == (100, 20, 10_000_000)
     assert usage.project == "/home/dev/site" and usage.session_id == "c0ffee"
     assert tool.tool_name == "read_file"
     assert "CANARY" not in repr(events)
@@ -74,7 +82,7 @@ def test_real_continue_sample() -> None:
         + usage["promptTokensDetails"]["cachedTokens"]
         + usage["promptTokensDetails"]["cacheWriteTokens"]
     )
-    assert event.cost_usd == usage["totalCost"]
+    assert event.recorded_cost_nusd == round(usage["totalCost"] * 1e9)
 
 
 def test_devdata_rows_are_estimates() -> None:
@@ -88,7 +96,7 @@ def test_devdata_rows_are_estimates() -> None:
     }
     event = devdata_event("continue", row, "devdata")
     assert event is not None
-    assert event.attrs["estimated"] is True
+    assert event.estimated is True
     assert (event.input_tokens, event.output_tokens) == (1200, 50)
     assert event.ts_ms == 1_773_134_100_000
     assert devdata_event("continue", {**row, "timestamp": None}, "devdata") is None

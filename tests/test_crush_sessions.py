@@ -21,7 +21,7 @@ def test_projects_json_shapes() -> None:
     ]
     keyed = {"x": {"path": "/w/c", "data_dir": ".crush"}}
     assert project_databases(json.dumps(keyed).encode()) == [("/w/c", Path("/w/c/.crush/crush.db"))]
-    assert project_databases(b"[{\"path\": \"/w/d\"}]") == [("/w/d", Path("/w/d/.crush/crush.db"))]
+    assert project_databases(b'[{"path": "/w/d"}]') == [("/w/d", Path("/w/d/.crush/crush.db"))]
     assert project_databases(b"not json") == []
 
 
@@ -39,10 +39,11 @@ def test_root_session_carries_recorded_cost_not_tokens() -> None:
     }
     event = session_event("crush", row, "/w/a")
     assert event is not None
-    assert event.cost_usd == 0.4375
+    assert event.cost_nusd == event.recorded_cost_nusd == 437_500_000
+    assert event.tokens_known is False
     assert event.ts_ms == 1_767_225_600_000
     assert event.total_tokens == 0  # prompt_tokens is the last request's context, not a total
-    assert event.attrs["last_prompt_tokens"] == 48_000
+    assert event.context_tokens == 48_000
     assert event.project == "/w/a"
     assert "CANARY" not in repr(event)
 

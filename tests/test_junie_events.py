@@ -54,13 +54,17 @@ def test_usage_row_in_house_meaning() -> None:
         usage_line(1_767_000_003_000, ROW),
     ]
     (event,) = run(lines)
-    assert (event.input_tokens, event.cache_read_tokens, event.cache_write_tokens) == (1200, 8000, 300)
+    assert (event.input_tokens, event.cache_read_tokens, event.cache_write_tokens) == (
+        1200,
+        8000,
+        300,
+    )
     assert event.output_tokens == 150
     assert event.duration_ms == 2100
     assert event.project == "/home/dev/app"
     assert event.run_id is not None
     assert event.attrs["recorded_cost"] == 0.0123
-    assert event.cost_usd is not None and event.cost_usd > 0
+    assert event.cost_nusd is not None and event.cost_nusd > 0
     assert "CANARY" not in repr(event)
 
 

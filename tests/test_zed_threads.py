@@ -85,7 +85,7 @@ def test_thread_totals_equal_the_cumulative_usage() -> None:
     assert len(rest) == 1
     assert (rest[0].input_tokens, rest[0].cache_read_tokens) == (400 - 110, 600 - 150)
     assert all(e.model == "claude-sonnet-4-5" and e.project == "/home/dev/proj" for e in events)
-    assert all(e.cost_usd is not None and e.cost_usd > 0 for e in requests)
+    assert all(e.cost_nusd is not None and e.cost_nusd > 0 for e in requests)
     assert "CANARY" not in repr(events)
 
 

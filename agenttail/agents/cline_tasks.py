@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
+from agenttail.pricing import cost_or_recorded
 
 API_REQUEST = "api_req_started"
 # Rows that are tool uses, with the tool name when the row does not carry one in its JSON.
@@ -72,11 +72,11 @@ def row_model(row: dict[str, Any], info: dict[str, Any]) -> tuple[str | None, st
     )
 
 
-def _recorded_cost(info: dict[str, Any]) -> float | None:
+def _recorded_cost(info: dict[str, Any]) -> int | None:
     cost = info.get("cost")
     if isinstance(cost, bool) or not isinstance(cost, int | float) or cost != cost or cost < 0:
         return None
-    return float(cost)
+    return nusd_from_usd(cost)
 
 
 class TaskEvents:
@@ -111,10 +111,7 @@ class TaskEvents:
             return None  # started, not finished: the in-place update brings the numbers
         model, provider = row_model(row, info)
         model = model or self.model
-        cost = recorded if recorded is not None else cost_usd(model, tokens, provider)
-        attrs: dict[str, Any] = {"cost_source": "recorded" if recorded is not None else "priced"}
-        if isinstance(cancel, str) and cancel:
-            attrs["cancel_reason"] = cancel
+        attrs: dict[str, Any] = {}
         if info.get("usageMissing") is True:
             attrs["usage_missing"] = True
         return MetricEvent(
@@ -125,7 +122,10 @@ class TaskEvents:
             ts_ms=ts,
             project=self.project,
             model=model,
-            cost_usd=cost,
+            cost_nusd=cost_or_recorded(model, tokens, recorded, provider),
+            recorded_cost_nusd=recorded,
+            context_tokens=tokens.all_input or None,
+            error_class=cancel if isinstance(cancel, str) and cancel else None,
             ok=not cancel,
             attrs=attrs,
             **tokens.fields(),

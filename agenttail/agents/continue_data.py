@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
+from agenttail.pricing import cost_nusd
 
 
 def session_tokens(usage: dict[str, Any]) -> TokenCounts:
@@ -53,14 +53,14 @@ def session_events(
     events: list[MetricEvent] = []
     usage = as_dict(document.get("usage"))
     tokens = session_tokens(usage)
-    total_cost = usage.get("totalCost")
+    recorded = nusd_from_usd(usage.get("totalCost"))
     if tokens.all_input + tokens.output_tokens > 0:
-        recorded = isinstance(total_cost, int | float) and not isinstance(total_cost, bool)
         events.append(
             MetricEvent(
                 event_id=stable_id(agent, session_id, "usage"),
                 kind=EventKind.LLM_REQUEST,
-                cost_usd=float(total_cost) if recorded else None,
+                cost_nusd=recorded,
+                recorded_cost_nusd=recorded,
                 attrs={"session_total": True},
                 **common,
                 **tokens.fields(),
@@ -116,7 +116,7 @@ def devdata_event(agent: str, row: dict[str, Any], session_id: str) -> MetricEve
         session_id=session_id,
         ts_ms=ts,
         model=model,
-        cost_usd=cost_usd(model, tokens),
-        attrs={"estimated": True, "provider": provider} if provider else {"estimated": True},
+        cost_nusd=cost_nusd(model, tokens, provider),
+        estimated=True,
         **tokens.fields(),
     )

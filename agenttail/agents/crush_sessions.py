@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.events import EventKind, MetricEvent, stable_id
+from agenttail.events import EventKind, MetricEvent, nusd_from_usd, stable_id
 
 DATA_DIR = ".crush"
 MS_THRESHOLD = 100_000_000_000  # larger values are already milliseconds
@@ -57,9 +57,9 @@ def session_event(agent: str, row: dict[str, Any], project: str | None) -> Metri
     session_id = row.get("id")
     if not isinstance(session_id, str) or not session_id or row.get("parent_session_id"):
         return None
-    cost = row.get("cost")
-    recorded = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else 0.0
-    if recorded <= 0 and as_int(row.get("prompt_tokens")) + as_int(row.get("completion_tokens")) == 0:
+    recorded = nusd_from_usd(row.get("cost")) or 0
+    last_prompt = as_int(row.get("prompt_tokens"))
+    if recorded <= 0 and last_prompt + as_int(row.get("completion_tokens")) == 0:
         return None
     ts = epoch_ms(row.get("updated_at")) or epoch_ms(row.get("created_at"))
     if ts <= 0:
@@ -72,10 +72,9 @@ def session_event(agent: str, row: dict[str, Any], project: str | None) -> Metri
         ts_ms=ts,
         project=project,
         model=row.get("model") if isinstance(row.get("model"), str) else None,
-        cost_usd=max(0.0, recorded),
-        attrs={
-            "session_total": True,
-            "messages": as_int(row.get("message_count")),
-            "last_prompt_tokens": as_int(row.get("prompt_tokens")),
-        },
+        cost_nusd=max(0, recorded),
+        recorded_cost_nusd=max(0, recorded),
+        tokens_known=False,
+        context_tokens=last_prompt or None,
+        attrs={"session_total": True, "messages": as_int(row.get("message_count"))},
     )

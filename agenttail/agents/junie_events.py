@@ -18,7 +18,7 @@ from typing import Any
 
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.pricing import cost_nusd
 
 USAGE = "LlmResponseMetadataEvent"
 PROMPT = "UserPromptEvent"
@@ -78,7 +78,8 @@ def line_events(
                 run_id=state.get("run_id"),
                 project=state.get("project"),
                 model=model,
-                cost_usd=cost_usd(model, tokens),
+                cost_nusd=cost_nusd(model, tokens),
+                context_tokens=tokens.all_input,
                 duration_ms=float(latency) if latency > 0 else None,
                 is_sidechain=isinstance(subagent, str) and subagent not in ("", "MainAgent"),
                 attrs=attrs,

@@ -20,7 +20,7 @@ import orjson
 
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
-from agenttail.pricing import cost_usd
+from agenttail.pricing import cost_nusd
 
 MAX_THREAD_BYTES = 256 * 1024 * 1024
 REMAINDER = "remainder"
@@ -135,7 +135,7 @@ def _request(
     return MetricEvent(
         event_id=event_id,
         kind=EventKind.LLM_REQUEST,
-        cost_usd=cost_usd(common["model"], tokens),
+        cost_nusd=cost_nusd(common["model"], tokens),
         attrs=dict(attrs),
         **common,
         **tokens.fields(),
