@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agenttail.agents.cline_tasks import TaskEvents, latest_model, request_tokens
 from agenttail.events import EventKind
+from agenttail.readers.base import ReadLimits
+from agenttail.readers.json_document import JsonDocumentReader
 from tests.conftest import SAMPLES
 
 
@@ -115,3 +118,17 @@ def test_real_cline_sample_totals() -> None:
     assert {e.model for e in requests} == {"claude-opus-4-5-20251101"}
     assert len(tools) == sum(1 for r in rows if r.get("say") == "tool")
     assert len({e.event_id for e in events}) == len(events)
+
+
+def test_document_that_is_a_list_is_read_item_by_item(tmp_path: Path) -> None:
+    path = tmp_path / "ui_messages.json"
+    rows = [api_row(1, tokensIn=1, tokensOut=2), api_row(2, tokensIn=3, tokensOut=4)]
+    path.write_text(json.dumps(rows))
+    result = JsonDocumentReader(None).read(path, None, ReadLimits(max_batch_records=1))
+    assert [(r.position, r.data) for r in result.records] == [(-1, {}), (0, rows[0])]
+    rest = JsonDocumentReader(None).read(path, result.watermark, ReadLimits())
+    assert [r.data for r in rest.records] == [rows[1]] and rest.at_end
+    # An object document without items: its header alone.
+    path.write_text(json.dumps({"stats": {"a": 1}}))
+    only = JsonDocumentReader(None).read(path, None, ReadLimits())
+    assert [r.data for r in only.records] == [{"stats": {"a": 1}}]

@@ -62,7 +62,9 @@ class JsonDocumentReader:
     watermark_kind: type[Watermark] = DocumentWatermark
 
     def __init__(self, items_key: str | None, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
-        """``items_key`` names the document's item list; None: the document is one record."""
+        """``items_key`` names the item list of an object document; None: an object document is
+        one record (its header), and a document that is itself a list (Cline's
+        ``ui_messages.json``) is read item by item after an empty header."""
         self.items_key = items_key
         self.max_bytes = max_bytes
 
@@ -86,13 +88,16 @@ class JsonDocumentReader:
             # Usually a half-written rewrite: nothing is consumed, the next change re-reads it.
             bad = DocumentWatermark(digest, 0, 0)
             return ReadResult([], bad, at_end=True, malformed=1, size=size)
+        if isinstance(document, list) and self.items_key is None:
+            document = {"": document}
         if not isinstance(document, dict):
             return ReadResult([], DocumentWatermark(digest, 0, 0), True, malformed=1, size=size)
-        raw_items = document.get(self.items_key) if self.items_key is not None else None
+        key = "" if self.items_key is None else self.items_key
+        raw_items = document.get(key)
         items: list[Any] = raw_items if isinstance(raw_items, list) else []
         records: list[Record] = []
         if start == 0:
-            header = {k: v for k, v in document.items() if k != self.items_key}
+            header = {k: v for k, v in document.items() if k != key}
             records.append(Record(header, HEADER_POSITION))
         end = min(len(items), start + max(1, limits.max_batch_records))
         malformed = 0
