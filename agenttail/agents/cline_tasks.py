@@ -15,13 +15,19 @@ them, as Anthropic's ``input_tokens`` does.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
 
 import orjson
 
+from agenttail.agents.base import Agent, AgentContext, StreamSpec, home_dir
 from agenttail.agents.fields import as_dict, as_int
+from agenttail.agents.vscode_paths import PORTABLE_ENV, user_dirs
 from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
 from agenttail.pricing import cost_or_recorded
+from agenttail.readers.base import Record
+from agenttail.readers.json_document import HEADER_POSITION, JsonDocumentReader
 
 API_REQUEST = "api_req_started"
 # Rows that are tool uses, with the tool name when the row does not carry one in its JSON.
@@ -46,14 +52,18 @@ def request_tokens(info: dict[str, Any]) -> TokenCounts:
     tokens_in = as_int(info.get("tokensIn"))
     cache_read = as_int(info.get("cacheReads"))
     cache_write = as_int(info.get("cacheWrites"))
+    output = as_int(info.get("tokensOut"))
+    reasoning = as_int(info.get("reasoningTokens"))
     if info.get("apiProtocol") == "openai":
-        tokens_in = max(0, tokens_in - cache_read - cache_write)
+        return TokenCounts.from_inclusive_input(
+            tokens_in, cache_read, cache_write, output=output, reasoning=reasoning
+        )
     return TokenCounts(
         input_tokens=tokens_in,
-        output_tokens=as_int(info.get("tokensOut")),
+        output_tokens=output,
         cache_read_tokens=cache_read,
         cache_write_5m_tokens=cache_write,
-        reasoning_tokens=as_int(info.get("reasoningTokens")),
+        reasoning_tokens=reasoning,
     )
 
 
@@ -168,3 +178,56 @@ def latest_model(metadata: dict[str, Any]) -> str | None:
             if best is None or ts >= best[0]:
                 best = (ts, model)
     return best[1] if best else None
+
+
+def _task_id(path: Path) -> str:
+    return path.parent.name
+
+
+def _task_model(task_dir: Path) -> str | None:
+    try:
+        metadata = orjson.loads((task_dir / "task_metadata.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return latest_model(as_dict(metadata))
+
+
+def task_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    """A batch of one task's ``ui_messages.json`` rows (the whole file again after a rewrite)."""
+    state = context.state.data
+    if "model" not in state:
+        state["model"] = _task_model(context.stream.path.parent)
+    task = TaskEvents(context.stream.agent, context.stream.session_id, None, state["model"])
+    events = []
+    for record in records:
+        if record.position == HEADER_POSITION:
+            continue
+        event = task.event(record.data)
+        if event is not None:
+            events.append(event)
+    state["model"] = task.model
+    return events
+
+
+class ClineFamilyAgent(Agent):
+    """A Cline-family VS Code extension: its ``globalStorage`` folder in every VS Code variant,
+    remote server folder and portable install is a root."""
+
+    extension_id: ClassVar[str] = ""
+    service_env = (PORTABLE_ENV,)
+    streams = (
+        StreamSpec(
+            "transcript",
+            JsonDocumentReader(None),
+            ("tasks/*/ui_messages.json",),
+            _task_id,
+            task_events,
+        ),
+    )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        storage = [
+            user / "globalStorage" / self.extension_id
+            for user in user_dirs(env, home_dir(env, platform), platform)
+        ]
+        return storage + [r for r in super().resolve_roots(env, platform) if r not in storage]

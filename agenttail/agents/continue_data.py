@@ -31,10 +31,12 @@ def session_tokens(usage: dict[str, Any]) -> TokenCounts:
     details = as_dict(usage.get("promptTokensDetails"))
     cached = as_int(details.get("cachedTokens"))
     written = as_int(details.get("cacheWriteTokens"))
-    inclusive = written == 0 and cached <= prompt
+    output = as_int(usage.get("completionTokens"))
+    if written == 0 and cached <= prompt:
+        return TokenCounts.from_inclusive_input(prompt, cached, output=output)
     return TokenCounts(
-        input_tokens=prompt - cached if inclusive else prompt,
-        output_tokens=as_int(usage.get("completionTokens")),
+        input_tokens=prompt,
+        output_tokens=output,
         cache_read_tokens=cached,
         cache_write_5m_tokens=written,
     )

@@ -14,6 +14,7 @@ events carry the row's ``updated_at``, so day attribution inside a long thread i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields
 from typing import Any
 
 import orjson
@@ -78,22 +79,12 @@ def _per_request(thread: dict[str, Any]) -> Iterator[tuple[str, TokenCounts]]:
             yield f"#{index}", usage_tokens(value)
 
 
-def _minus(total: TokenCounts, part: TokenCounts) -> TokenCounts:
-    return TokenCounts(
-        input_tokens=max(0, total.input_tokens - part.input_tokens),
-        output_tokens=max(0, total.output_tokens - part.output_tokens),
-        cache_read_tokens=max(0, total.cache_read_tokens - part.cache_read_tokens),
-        cache_write_5m_tokens=max(0, total.cache_write_5m_tokens - part.cache_write_5m_tokens),
-    )
-
-
-def _plus(a: TokenCounts, b: TokenCounts) -> TokenCounts:
-    return TokenCounts(
-        input_tokens=a.input_tokens + b.input_tokens,
-        output_tokens=a.output_tokens + b.output_tokens,
-        cache_read_tokens=a.cache_read_tokens + b.cache_read_tokens,
-        cache_write_5m_tokens=a.cache_write_5m_tokens + b.cache_write_5m_tokens,
-    )
+def _floored_rest(total: TokenCounts, parts: list[TokenCounts]) -> TokenCounts:
+    """What ``total`` has beyond the sum of ``parts``, field by field, never below zero."""
+    names = [f.name for f in fields(TokenCounts)]
+    seen = TokenCounts(*(sum(getattr(p, name) for p in parts) for name in names))
+    rest = total.minus(seen)
+    return TokenCounts(*(max(0, getattr(rest, name)) for name in names))
 
 
 def first_folder(folder_paths: object) -> str | None:
@@ -117,11 +108,11 @@ def thread_events(agent: str, row: dict[str, Any], thread: dict[str, Any]) -> li
     common.update(project=project, model=model, is_sidechain=parent is not None)
     attrs = {"parent_session_id": parent} if parent else {}
     events: list[MetricEvent] = []
-    seen = TokenCounts()
+    turns: list[TokenCounts] = []
     for key, tokens in _per_request(thread):
-        seen = _plus(seen, tokens)
+        turns.append(tokens)
         events.append(_request(stable_id(agent, thread_id, key), tokens, common, attrs))
-    rest = _minus(usage_tokens(thread.get("cumulative_token_usage")), seen)
+    rest = _floored_rest(usage_tokens(thread.get("cumulative_token_usage")), turns)
     if rest.all_input + rest.output_tokens > 0:
         rest_attrs = {**attrs, "remainder": True}
         events.append(_request(stable_id(agent, thread_id, REMAINDER), rest, common, rest_attrs))

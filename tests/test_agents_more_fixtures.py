@@ -1,0 +1,68 @@
+"""The fixtures of the agents no usage CLI reads well, scanned by the real CLI in a fake HOME,
+report exactly the totals their generator computed (scripts/gen_agents_more_fixtures.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agenttail.agents.registry import agent_classes
+from tests.helpers import agenttail_cli, agenttail_daily
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "requests")
+MEASURED = ("cline", "roo_code", "kilo_code", "zed", "junie", "mistral_vibe")
+
+
+def home_with(name: str, tmp_path: Path) -> dict[str, str]:
+    """A HOME holding ``name``'s fixture at the agent's first root on this OS."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "XDG_DATA_HOME")}
+    env.update(HOME=str(home), AGENTTAIL_HOME=str(tmp_path / "state"))
+    (cls,) = [c for c in agent_classes() if c.name == name]
+    root = cls().resolve_roots(env, sys.platform)[0]
+    shutil.copytree(FIXTURES / name / "root", root)
+    return env
+
+
+def expected(name: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads((FIXTURES / name / "expected.json").read_text())
+    return value
+
+
+@pytest.mark.parametrize("name", MEASURED)
+def test_measured_fixture_totals_per_day(name: str, tmp_path: Path) -> None:
+    want = expected(name)
+    report = agenttail_daily(home_with(name, tmp_path))
+    got = {day["date"]: {k: day[k] for k in TOKENS} for day in report["daily"]}
+    assert got == want["days"]
+
+
+def _sessions(env: dict[str, str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(
+        agenttail_cli(env, "report", "session", "--json", "--timezone", "UTC")
+    )["sessions"]
+    return rows
+
+
+def test_crush_counts_recorded_cost_and_no_tokens(tmp_path: Path) -> None:
+    want = expected("crush")
+    env = home_with("crush", tmp_path)
+    report = agenttail_daily(env)
+    assert report["totals"]["cost_usd"] == pytest.approx(want["cost_usd"])
+    assert report["totals"]["input_tokens"] == report["totals"]["output_tokens"] == 0
+    by_day = {day["date"]: day["cost_usd"] for day in report["daily"]}
+    assert by_day == pytest.approx(want["cost_by_day"])
+
+
+def test_continue_keeps_estimates_out_of_measured_totals(tmp_path: Path) -> None:
+    want = expected("continue")
+    report = agenttail_daily(home_with("continue", tmp_path))
+    totals = {k: report["totals"][k] for k in TOKENS}
+    assert totals == want["measured"]
