@@ -13,15 +13,30 @@ the schema comment claims. agent-formats-more.md 2.13; codeburn ``docs/providers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, nusd_from_usd, stable_id
+from agenttail.readers.base import Record
+from agenttail.readers.sqlite_rows import SqliteRowReader
 
 DATA_DIR = ".crush"
+# Never ``title``.
+SESSION_COLUMNS = (
+    "id",
+    "parent_session_id",
+    "message_count",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "updated_at",
+    "created_at",
+)
 MS_THRESHOLD = 100_000_000_000  # larger values are already milliseconds
 
 
@@ -78,3 +93,55 @@ def session_event(agent: str, row: dict[str, Any], project: str | None) -> Metri
         context_tokens=last_prompt or None,
         attrs={"session_total": True, "messages": as_int(row.get("message_count"))},
     )
+
+
+def session_rows_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    project = str(context.stream.path.parent.parent)  # <project>/.crush/crush.db
+    events = (session_event(context.stream.agent, r.data, project) for r in records)
+    return [event for event in events if event is not None]
+
+
+def _shared(path: Path) -> str:
+    return SHARED_SESSION_ID
+
+
+def with_projects(roots: Sequence[Path]) -> list[Path]:
+    """``roots`` and the data folder of every project their ``projects.json`` lists (a relative
+    project path is taken from the folder of the list)."""
+    found = list(roots)
+    for root in roots:
+        try:
+            registry = (root / "projects.json").read_bytes()
+        except OSError:
+            continue
+        for _, database in project_databases(registry):
+            folder = root / database.parent  # an absolute path stays as it is
+            if folder not in found:
+                found.append(folder)
+    return found
+
+
+class CrushAgent(Agent):
+    name = "crush"
+    display_name = "Crush"
+    tokens_recorded = False  # only the last request's prompt size; cost is recorded
+    locations = Roots(
+        default=("$XDG_DATA_HOME/crush",),
+        win32=("%LOCALAPPDATA%/crush",),
+        overrides=("$CRUSH_GLOBAL_DATA",),
+    )
+    streams = (
+        StreamSpec(
+            "sessions",
+            SqliteRowReader("sessions", ("updated_at", "id"), SESSION_COLUMNS),
+            ("crush.db",),
+            _shared,
+            session_rows_events,
+            shared=True,
+        ),
+    )
+
+    def roots(self) -> Sequence[Path]:
+        """The global data folder and every registered project's data folder: re-read on every
+        sweep, so a project Crush registers later is found."""
+        return with_projects(super().roots())

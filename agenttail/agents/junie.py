@@ -14,11 +14,16 @@ agent-formats-more.md 2.18; tokscale ``sessions/junie.rs``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, stable_id
 from agenttail.pricing import cost_nusd
+from agenttail.readers.base import Record
+from agenttail.readers.jsonl import JsonlReader
 
 USAGE = "LlmResponseMetadataEvent"
 PROMPT = "UserPromptEvent"
@@ -87,3 +92,28 @@ def line_events(
             )
         )
     return events
+
+
+def session_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    agent, session = context.stream.agent, context.stream.session_id
+    state = context.state.data
+    return [e for record in records for e in line_events(agent, session, record.data, state)]
+
+
+def _session_dir(path: Path) -> str:
+    return path.parent.name
+
+
+class JunieAgent(Agent):
+    name = "junie"
+    display_name = "JetBrains Junie"
+    locations = Roots(default=("~/.junie",))
+    streams = (
+        StreamSpec(
+            "transcript",
+            JsonlReader(),
+            ("sessions/*/events.jsonl",),
+            _session_dir,
+            session_events,
+        ),
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agenttail.agents.zed_threads import ThreadDataError, decode_thread, thread_events
+from agenttail.agents.zed import ThreadDataError, decode_thread, thread_events
 from agenttail.events import EventKind
 
 zstandard = pytest.importorskip("zstandard")

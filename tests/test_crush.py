@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agenttail.agents.crush_sessions import project_databases, session_event
+from agenttail.agents.crush import project_databases, session_event
 
 
 def test_projects_json_shapes() -> None:

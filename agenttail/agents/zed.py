@@ -13,18 +13,26 @@ events carry the row's ``updated_at``, so day attribution inside a long thread i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import orjson
+import structlog
 
+from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
 from agenttail.pricing import cost_nusd
+from agenttail.readers.base import Record
+from agenttail.readers.sqlite_rows import SqliteRowReader
 
 MAX_THREAD_BYTES = 256 * 1024 * 1024
 REMAINDER = "remainder"
+# Never ``summary`` (the thread's title).
+THREAD_COLUMNS = ("id", "parent_id", "folder_paths", "updated_at", "data_type", "data")
+log = structlog.stdlib.get_logger(__name__)
 
 
 class ThreadDataError(ValueError):
@@ -154,3 +162,41 @@ def _tools(agent: str, thread: dict[str, Any], common: dict[str, Any]) -> Iterat
                 ok=ok,
                 **common,
             )
+
+
+def thread_rows_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    """Rows of ``threads`` (each the whole thread again after every save)."""
+    events: list[MetricEvent] = []
+    for record in records:
+        row = record.data
+        try:
+            thread = decode_thread(row.get("data_type"), row.get("data"))
+        except ThreadDataError as exc:
+            log.warning("zed_thread_unreadable", thread=row.get("id"), error=str(exc))
+            continue
+        events.extend(thread_events(context.stream.agent, row, thread))
+    return events
+
+
+def _shared(path: Path) -> str:
+    return SHARED_SESSION_ID
+
+
+class ZedAgent(Agent):
+    name = "zed"
+    display_name = "Zed agent"
+    locations = Roots(
+        linux=("$XDG_DATA_HOME/zed",),
+        darwin=("~/Library/Application Support/Zed",),
+        win32=("%LOCALAPPDATA%/Zed",),
+    )
+    streams = (
+        StreamSpec(
+            "threads",
+            SqliteRowReader("threads", ("updated_at", "id"), THREAD_COLUMNS, max_batch=100),
+            ("threads/threads.db",),
+            _shared,
+            thread_rows_events,
+            shared=True,
+        ),
+    )

@@ -17,12 +17,20 @@ agent-formats.md 13, -more 2.10; continuedev/continue ``core/data/devdataSqlite.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
 from agenttail.pricing import cost_nusd
+from agenttail.readers.base import Record
+from agenttail.readers.json_document import JsonDocumentReader
+from agenttail.readers.sqlite_rows import SqliteRowReader
+
+DEVDATA_COLUMNS = ("id", "model", "provider", "tokens_generated", "tokens_prompt", "timestamp")
 
 
 def session_tokens(usage: dict[str, Any]) -> TokenCounts:
@@ -121,4 +129,50 @@ def devdata_event(agent: str, row: dict[str, Any], session_id: str) -> MetricEve
         cost_nusd=cost_nusd(model, tokens, provider),
         estimated=True,
         **tokens.fields(),
+    )
+
+
+DEVDATA_SESSION = "devdata"  # the IDE's estimates carry no session
+
+
+def session_file_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    """A rewritten session document: stamped with the file's modification time (it has no
+    timestamps of its own)."""
+    try:
+        ts = int(context.stream.path.stat().st_mtime * 1000)
+    except OSError:
+        return []
+    agent, fallback = context.stream.agent, context.stream.session_id
+    return [e for r in records for e in session_events(agent, r.data, fallback, ts)]
+
+
+def devdata_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    events = (devdata_event(context.stream.agent, r.data, DEVDATA_SESSION) for r in records)
+    return [event for event in events if event is not None]
+
+
+def _stem(path: Path) -> str:
+    return path.stem
+
+
+def _shared(path: Path) -> str:
+    return SHARED_SESSION_ID
+
+
+class ContinueAgent(Agent):
+    name = "continue"
+    display_name = "Continue"
+    locations = Roots(default=("~/.continue",), overrides=("$CONTINUE_GLOBAL_DIR",))
+    streams = (
+        StreamSpec(
+            "transcript", JsonDocumentReader(None), ("sessions/*.json",), _stem, session_file_events
+        ),
+        StreamSpec(
+            "devdata",
+            SqliteRowReader("tokens_generated", ("id",), DEVDATA_COLUMNS),
+            ("dev_data/devdata.sqlite",),
+            _shared,
+            devdata_events,
+            shared=True,
+        ),
     )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agenttail.agents.continue_data import devdata_event, session_events, session_tokens
+from agenttail.agents.continue_dev import devdata_event, session_events, session_tokens
 from agenttail.events import EventKind
 from tests.conftest import SAMPLES
 

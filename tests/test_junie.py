@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agenttail.agents.junie_events import line_events
+from agenttail.agents.junie import line_events
 
 
 def usage_line(ts: int, *rows: dict[str, Any], agent: str = "MainAgent") -> dict[str, Any]:
