@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from agenttail.agents.registry import agent_classes
+from agenttail.store import Store
 from tests.helpers import agenttail_cli, agenttail_daily
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -66,3 +67,17 @@ def test_continue_keeps_estimates_out_of_measured_totals(tmp_path: Path) -> None
     report = agenttail_daily(home_with("continue", tmp_path))
     totals = {k: report["totals"][k] for k in TOKENS}
     assert totals == want["measured"]
+
+
+@pytest.mark.parametrize("name", ["cursor_cli", "windsurf"])
+def test_activity_only_agents_record_turns_and_tools(name: str, tmp_path: Path) -> None:
+    want = expected(name)
+    env = home_with(name, tmp_path)
+    agenttail_cli(env, "scan")
+    with Store(tmp_path / "state" / "agenttail.db", readonly=True) as store:
+        rows = list(store.query("SELECT kind, session_id, input_tokens FROM events"))
+    kinds = [row["kind"] for row in rows]
+    assert kinds.count("turn") == want["turns"]
+    assert kinds.count("tool_call") == want["tools"]
+    assert {row["session_id"] for row in rows} == set(want["sessions"])
+    assert all(row["input_tokens"] == 0 for row in rows)

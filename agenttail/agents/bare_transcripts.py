@@ -15,10 +15,13 @@ record is activity: user turns and tool calls. Token usage is not on disk for ei
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from agenttail.agents.base import AgentContext, Converter
 from agenttail.agents.fields import as_dict
 from agenttail.events import EventKind, MetricEvent, stable_id
+from agenttail.readers.base import Record
 
 WINDSURF_TEXT_STEPS = ("user_input", "planner_response")
 
@@ -69,3 +72,21 @@ def windsurf_line_events(
     if isinstance(status, str) and status:
         event.ok = status not in ("error", "failed", "cancelled")
     return [event]
+
+
+LineConverter = Callable[[str, str, dict[str, Any], int, int], list[MetricEvent]]
+
+
+def observed_events(convert: LineConverter) -> Converter:
+    """A stream converter for ``convert``: lines stamped with the file's modification time at
+    the read (the only time these transcripts have)."""
+
+    def events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+        try:
+            ts = int(context.stream.path.stat().st_mtime * 1000)
+        except OSError:
+            return []
+        agent, session = context.stream.agent, context.stream.session_id
+        return [e for r in records for e in convert(agent, session, r.data, r.position, ts)]
+
+    return events
