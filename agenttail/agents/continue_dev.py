@@ -24,6 +24,7 @@ from typing import Any
 
 from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
+from agenttail.agents.function_calls import function_call_events
 from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
@@ -79,18 +80,7 @@ def session_events(
     history = document.get("history")
     for item in history if isinstance(history, list) else []:
         calls = as_dict(as_dict(item).get("message")).get("toolCalls")
-        for call in calls if isinstance(calls, list) else []:
-            call = as_dict(call)
-            name = as_dict(call.get("function")).get("name")
-            if isinstance(call.get("id"), str) and isinstance(name, str) and name:
-                events.append(
-                    MetricEvent(
-                        event_id=stable_id(agent, session_id, "tool", call["id"]),
-                        kind=EventKind.TOOL_CALL,
-                        tool_name=name,
-                        **common,
-                    )
-                )
+        events += function_call_events(agent, session_id, calls, ts_ms, common["project"])
     return events
 
 

@@ -23,6 +23,7 @@ import orjson
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
+from agenttail.agents.function_calls import function_call_events
 from agenttail.events import (
     EventKind,
     MetricEvent,
@@ -113,21 +114,7 @@ def message_events(records: Sequence[Record], context: AgentContext) -> list[Met
     session_id = _session_of(context.stream.path.parent, context.state.data)
     events: list[MetricEvent] = []
     for record in records:
-        calls = record.data.get("tool_calls")
-        for call in calls if isinstance(calls, list) else []:
-            call = as_dict(call)
-            name = as_dict(call.get("function")).get("name")
-            if isinstance(call.get("id"), str) and isinstance(name, str) and name:
-                events.append(
-                    MetricEvent(
-                        event_id=stable_id(AGENT, session_id, "tool", call["id"]),
-                        kind=EventKind.TOOL_CALL,
-                        agent=AGENT,
-                        session_id=session_id,
-                        ts_ms=ts,
-                        tool_name=name,
-                    )
-                )
+        events += function_call_events(AGENT, session_id, record.data.get("tool_calls"), ts)
     return events
 
 
