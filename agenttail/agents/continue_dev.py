@@ -29,9 +29,11 @@ from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd,
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
 from agenttail.readers.json_document import JsonDocumentReader
-from agenttail.readers.sqlite_rows import SqliteRowReader
+from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
 
 DEVDATA_COLUMNS = ("id", "model", "provider", "tokens_generated", "tokens_prompt", "timestamp")
+# Append-only rows with an autoincrement id.
+DEVDATA = RowQuery("tokens_generated", DEVDATA_COLUMNS, order=("id", "id"), overlap=0)
 
 
 def session_tokens(usage: dict[str, Any]) -> TokenCounts:
@@ -159,7 +161,7 @@ class ContinueAgent(Agent):
         ),
         StreamSpec(
             "devdata",
-            SqliteRowReader("tokens_generated", ("id",), DEVDATA_COLUMNS),
+            SqliteRowReader(DEVDATA),
             ("dev_data/devdata.sqlite",),
             _shared,
             devdata_events,

@@ -23,7 +23,7 @@ from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots,
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, nusd_from_usd, stable_id
 from agenttail.readers.base import Record
-from agenttail.readers.sqlite_rows import SqliteRowReader
+from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
 
 DATA_DIR = ".crush"
 # Never ``title``.
@@ -37,6 +37,8 @@ SESSION_COLUMNS = (
     "updated_at",
     "created_at",
 )
+# ``updated_at`` is in seconds: look a few seconds behind the cursor for same-second updates.
+SESSIONS = RowQuery("sessions", SESSION_COLUMNS, order=("updated_at", "id"), overlap=5)
 MS_THRESHOLD = 100_000_000_000  # larger values are already milliseconds
 
 
@@ -133,7 +135,7 @@ class CrushAgent(Agent):
     streams = (
         StreamSpec(
             "sessions",
-            SqliteRowReader("sessions", ("updated_at", "id"), SESSION_COLUMNS),
+            SqliteRowReader(SESSIONS),
             ("crush.db",),
             _shared,
             session_rows_events,

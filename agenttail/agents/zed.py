@@ -26,12 +26,14 @@ from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
-from agenttail.readers.sqlite_rows import SqliteRowReader
+from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
 
 MAX_THREAD_BYTES = 256 * 1024 * 1024
 REMAINDER = "remainder"
 # Never ``summary`` (the thread's title).
 THREAD_COLUMNS = ("id", "parent_id", "folder_paths", "updated_at", "data_type", "data")
+# Rows are upserted on every save with a new RFC 3339 ``updated_at`` (text: no numeric overlap).
+THREADS = RowQuery("threads", THREAD_COLUMNS, order=("updated_at", "id"), overlap=0)
 log = structlog.stdlib.get_logger(__name__)
 
 
@@ -193,7 +195,7 @@ class ZedAgent(Agent):
     streams = (
         StreamSpec(
             "threads",
-            SqliteRowReader("threads", ("updated_at", "id"), THREAD_COLUMNS, max_batch=100),
+            SqliteRowReader(THREADS, max_batch=100),
             ("threads/threads.db",),
             _shared,
             thread_rows_events,
