@@ -248,40 +248,13 @@ def _report_command(
         if as_json:
             echo_json(data)
         else:
-            _print_table(data[key], data["totals"], label)
+            from agenttail.report_table import print_report_table
+
+            print_report_table(data[key], data["totals"], label)
 
     noun = {"date": "day", "session_id": "session"}.get(label, label)
     command.__doc__ = f"Tokens, requests and cost per {noun}."
     return click.command(name)(command)
-
-
-def _print_table(rows: list[dict[str, Any]], totals: dict[str, Any], label: str) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=box.SIMPLE_HEAD, show_footer=True)
-    numbers = (
-        ("input", "input_tokens"),
-        ("output", "output_tokens"),
-        ("cache read", "cache_read_tokens"),
-        ("cache write", "cache_write_tokens"),
-        ("total", "total_tokens"),
-        ("requests", "requests"),
-    )
-    table.add_column(label, footer="total", no_wrap=True)
-    for header, key in numbers:
-        table.add_column(header, footer=f"{totals[key]:,}", justify="right", no_wrap=True)
-    table.add_column("$", footer=f"{totals['cost_usd']:.2f}", justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(
-            str(row[label])[:40],
-            *(f"{row[key]:,}" for _header, key in numbers),
-            f"{row['cost_usd']:.2f}",
-        )
-    # Piped output is not cut to 80 columns: whole numbers matter more than the width.
-    console = Console() if sys.stdout.isatty() else Console(width=200)
-    console.print(table)
 
 
 @main.group()
