@@ -121,6 +121,26 @@ def test_a_session_moved_from_its_hash_folder_to_its_slug_folder_is_not_counted_
     assert len(latest(events)) == 1
 
 
+def test_error_messages_are_counted_without_their_text(tmp_path: Path) -> None:
+    path = chats(tmp_path) / "session-2026-05-17T11-07-5bc8fbbc.jsonl"
+    error = {"id": "e1", "timestamp": "2026-05-17T11:07:40.000Z", "type": "error"}
+    write_jsonl(path, META, error | {"content": "CANARY quota exceeded"})
+    (event,) = Tail("gemini_cli", path, JsonlReader(), convert).read()
+    assert event.kind == EventKind.API_ERROR and event.ok is False
+    assert "CANARY" not in repr(event)
+
+
+def test_a_set_checkpoint_of_the_whole_history_adds_nothing_twice(tmp_path: Path) -> None:
+    path = chats(tmp_path) / "session-2026-05-17T11-07-5bc8fbbc.jsonl"
+    first = reply("m1", "2026-05-17T11:07:32.000Z", model="gemini-2.5-pro")
+    second = reply("m2", "2026-05-17T11:08:32.000Z", model="gemini-2.5-pro", tokens=TOKENS)
+    checkpoint = {"$set": {"messages": [first | {"tokens": TOKENS}, second]}}
+    write_jsonl(path, META, first, checkpoint)
+    kept = requests(Tail("gemini_cli", path, JsonlReader(), convert).read())
+    assert sorted(e.attrs["message_id"] for e in kept) == ["m1", "m2"]
+    assert all(e.tokens_known and e.input_tokens == 3808 for e in kept)
+
+
 def test_rewound_messages_stay_billed(tmp_path: Path) -> None:
     path = chats(tmp_path) / "session-2026-05-17T11-07-5bc8fbbc.jsonl"
     write_jsonl(

@@ -136,3 +136,10 @@ def test_public_database_sample_through_the_agent_streams(tmp_path: Path) -> Non
     assert request.attrs["parent_session_id"] == "parent-session-456"
     (tool,) = [e for e in counted(events) if e.kind == EventKind.TOOL_CALL]
     assert (tool.tool_name, tool.ok, tool.duration_ms) == ("edit", True, 1000)
+
+
+def test_a_failed_response_is_an_api_error_classified_by_name() -> None:
+    data = assistant(T0, input=0, output=0) | {"error": {"name": "ProviderAuthError"}}
+    (event,) = convert(row("msg_1", "ses_1", data, session_created=T0))
+    assert event.kind == EventKind.API_ERROR and event.error_class == "ProviderAuthError"
+    assert event.ok is False and event.model == "claude-sonnet-4-5"

@@ -95,3 +95,17 @@ def test_a_branch_copy_in_another_session_is_the_same_request(tmp_path: Path) ->
     events += Tail("qwen_code", chat(tmp_path, fork), JsonlReader(), convert).read()
     kept = latest(events)
     assert len(kept) == 1 and sum(e.input_tokens for e in kept.values()) == 3000
+
+
+def test_a_turn_that_ended_in_an_error_is_counted_by_its_code(tmp_path: Path) -> None:
+    payload = {"promptId": "p1", "state": "error", "endedAt": 1, "error": {"message": "CANARY"}}
+    write_jsonl(
+        chat(tmp_path),
+        record("system", "e1", "2026-04-06T21:59:30.000Z", subtype="turn_result")
+        | {"systemPayload": payload | {"error": {"message": "CANARY", "code": "429"}}},
+        record("system", "e2", "2026-04-06T21:59:31.000Z", subtype="turn_result")
+        | {"systemPayload": payload | {"state": "completed", "error": None}},
+    )
+    (event,) = Tail("qwen_code", chat(tmp_path), JsonlReader(), convert).read()
+    assert event.kind == EventKind.API_ERROR and event.error_class == "429" and event.ok is False
+    assert "CANARY" not in repr(event)

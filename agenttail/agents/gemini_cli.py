@@ -108,10 +108,21 @@ class GeminiSession:
         if kind == "user":
             self.state["run_id"] = stable_id(AGENT, "run", session, message_id)
             return
-        if kind != "gemini":
-            return
         ts = parse_iso_ms(message.get("timestamp"))
-        if ts is None:
+        if kind == "error" and ts is not None:  # counted, never its text
+            self.out.append(
+                MetricEvent(
+                    event_id=stable_id(AGENT, "api_error", session, message_id),
+                    kind=EventKind.API_ERROR,
+                    agent=AGENT,
+                    session_id=session,
+                    ts_ms=ts,
+                    run_id=self.state.get("run_id"),
+                    project=self.project,
+                    ok=False,
+                )
+            )
+        if kind != "gemini" or ts is None:
             return
         model = message.get("model") if isinstance(message.get("model"), str) else None
         attrs: dict[str, Any] = {"message_id": message_id}

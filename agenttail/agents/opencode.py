@@ -107,10 +107,13 @@ class OpenCodeStore:
         tokens = data.get("tokens")
         if not isinstance(message_id, str) or not isinstance(session, str):
             return
-        if not isinstance(model, str) or not model or not isinstance(tokens, dict):
-            return
         created = _ms(as_dict(data.get("time")).get("created")) or _ms(row.get("time_created"))
         if created is None:
+            return
+        error = as_dict(data.get("error")).get("name")
+        if isinstance(error, str) and error:
+            self._error(message_id, session, created, error, model, row)
+        if not isinstance(model, str) or not model or not isinstance(tokens, dict):
             return
         counts = opencode_tokens(tokens)
         if counts.all_input + counts.output_tokens == 0:
@@ -155,6 +158,31 @@ class OpenCodeStore:
                 dedup_key=stable_id(self.agent, "copy", created, provider, model),
                 precedence=precedence,
                 attrs=attrs,
+            )
+        )
+
+    def _error(
+        self,
+        message_id: str,
+        session: str,
+        ts: int,
+        error: str,
+        model: object,
+        row: dict[str, Any],
+    ) -> None:
+        """A failed response (``error.name``: APIError, ProviderAuthError, ...); never its text."""
+        self.out.append(
+            MetricEvent(
+                event_id=stable_id(self.agent, "api_error", message_id),
+                kind=EventKind.API_ERROR,
+                agent=self.agent,
+                session_id=session,
+                ts_ms=ts,
+                model=model if isinstance(model, str) else None,
+                ok=False,
+                error_class=error,
+                seq=as_int(row.get("time_updated")),
+                attrs={"message_id": message_id},
             )
         )
 
@@ -210,6 +238,7 @@ MESSAGES = RowQuery(
         "t.time_updated AS time_updated",
         "json_object("
         + ", ".join(f"'{f}', {_json_field(f)}" for f in (*_MESSAGE_FIELDS, "mode"))
+        + f", 'error', json_object('name', {_json_field('error.name')})"
         + ") AS data",
         "s.time_created AS session_created",
         "s.parent_id AS session_parent",

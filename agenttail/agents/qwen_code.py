@@ -79,6 +79,8 @@ class QwenSession:
                 self._assistant(data, uuid, session, ts)
             elif kind == "tool_result":
                 self._tool_result(data, session, ts)
+            elif data.get("subtype") == "turn_result":
+                self._turn_result(data, uuid, session, ts)
         return self.out
 
     def _base(self, data: dict[str, Any], session: str) -> dict[str, Any]:
@@ -124,6 +126,24 @@ class QwenSession:
                 cost_nusd=cost_nusd(model, tokens),
                 context_tokens=tokens.all_input,
                 **{**base, "attrs": {**base["attrs"], "message_id": uuid}},
+            )
+        )
+
+    def _turn_result(self, data: dict[str, Any], uuid: str, session: str, ts: int) -> None:
+        """A turn that ended in an error: its code (never its message) classifies it."""
+        payload = as_dict(data.get("systemPayload"))
+        if payload.get("state") != "error":
+            return
+        code = as_dict(payload.get("error")).get("code")
+        base = self._base(data, session)
+        self.out.append(
+            MetricEvent(
+                event_id=stable_id(AGENT, "api_error", uuid),
+                kind=EventKind.API_ERROR,
+                ts_ms=ts,
+                ok=False,
+                error_class=code if isinstance(code, str) and code else None,
+                **base,
             )
         )
 
