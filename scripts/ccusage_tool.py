@@ -143,3 +143,31 @@ def agenttail_rows(report: Any) -> tuple[Rows, dict[str, int]]:
     days = {row["date"]: {f: int(row[f]) for f in fields} for row in report["daily"]}
     totals = {f: int(report["totals"][f]) for f in fields}
     return days, totals
+
+
+def run_agent_daily(executable: Path, agent: str, env: dict[str, str], home: Path) -> Any:
+    """``ccusage <agent> daily --json --offline --timezone UTC`` with ``env`` naming the data and
+    an empty ``home`` (none of the user's own sessions)."""
+    home.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [str(executable), agent, "daily", "--json", "--offline", "--timezone", "UTC"],
+        env={**os.environ, **env, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def day_rows(report: Any, names: dict[str, str] | None = None) -> Rows:
+    """Per-day tokens of a report: ccusage's fields renamed by ``names`` (``TOKEN_FIELDS``), or
+    agenttail's own field names when ``names`` is None."""
+    fields = names or {ours: ours for ours in TOKEN_FIELDS.values()}
+    return {r["date"]: {o: int(r[t]) for t, o in fields.items()} for r in report["daily"]}
+
+
+def add_rows(a: Rows, b: Rows) -> Rows:
+    """Per-day sums of two ``day_rows`` results."""
+    fields = list(TOKEN_FIELDS.values())
+    return {d: {k: a.get(d, {}).get(k, 0) + b.get(d, {}).get(k, 0) for k in fields} for d in a | b}

@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import agenttail_daily
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -53,4 +55,39 @@ def test_copilot_home_fixture(tmp_path: Path) -> None:
         day: {k: values[k] for k in (*TOKENS, "requests")}
         for day, values in expected["days"].items()
     }
+    assert got == want
+
+
+def test_pi_fixture(tmp_path: Path) -> None:
+    """Three Pi sessions over two days, one of them a /fork holding a copy of its parent."""
+    expected = json.loads((FIXTURES / "pi" / "expected.json").read_text())
+    env = {**base_env(tmp_path), "PI_AGENT_DIR": str(FIXTURES / "pi" / "root")}
+    report = agenttail_daily(env)
+    got = {d["date"]: {k: d[k] for k in TOKENS} for d in report["daily"]}
+    want = {d["date"]: {k: d[k] for k in TOKENS} for d in expected["daily"]}
+    assert got == want
+    assert expected["copies"]["totals"]["total_tokens"] > 0
+
+
+def test_kimi_fixture(tmp_path: Path) -> None:
+    """Kimi sessions with a fork copy and subagent wires: each step counted once."""
+    expected = json.loads((FIXTURES / "kimi" / "expected.json").read_text())
+    env = {**base_env(tmp_path), "KIMI_SHARE_DIR": str(FIXTURES / "kimi" / "root")}
+    report = agenttail_daily(env)
+    got = {d["date"]: {k: d[k] for k in TOKENS} for d in report["daily"]}
+    want = {d["date"]: {k: d[k] for k in TOKENS} for d in expected["daily"]}
+    assert got == want
+
+
+@pytest.mark.parametrize(
+    ("agent", "variable"),
+    [("droid", "DROID_SESSIONS_DIR"), ("openclaw", "OPENCLAW_STATE_DIR")],
+)
+def test_cumulative_and_archived_fixtures(tmp_path: Path, agent: str, variable: str) -> None:
+    """Droid's running totals, OpenClaw's reset archives and checkpoint twins."""
+    shutil.copytree(FIXTURES / agent / "root", tmp_path / "root")  # keeps Droid's mtimes
+    expected = json.loads((FIXTURES / agent / "expected.json").read_text())
+    report = agenttail_daily({**base_env(tmp_path), variable: str(tmp_path / "root")})
+    got = {d["date"]: {k: d[k] for k in TOKENS} for d in report["daily"]}
+    want = {d["date"]: {k: d[k] for k in TOKENS} for d in expected["daily"]}
     assert got == want
