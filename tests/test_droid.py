@@ -18,6 +18,7 @@ from agenttail.readers.base import Record
 from scripts import ccusage_tool
 from tests import helpers
 
+CCUSAGE_DIR = ccusage_tool.default_dir()  # read at import: test isolation clears its variable
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "scripts" / "gen_droid_corpus.py"
 SID = "052cb8d0-4616-488a-99fe-bfbbbe9429b3"
@@ -198,9 +199,7 @@ def test_real_ccusage_reports_thinking_outside_output(
 ) -> None:
     """Same days and totals as agenttail; ccusage's outputTokens leave thinking out (its
     totalTokens keep it), agenttail's output includes it (the README's difference)."""
-    executable, reason = ccusage_tool.ensure(ccusage_tool.default_dir())
-    if executable is None:
-        pytest.skip(f"ccusage {ccusage_tool.VERSION} unavailable: {reason}")
+    executable = helpers.ccusage_or_skip(CCUSAGE_DIR)
     out, expected = corpus
     report = ccusage_tool.run_agent_daily(
         executable, "droid", {"DROID_SESSIONS_DIR": str(out / "root")}, tmp_path / "home"

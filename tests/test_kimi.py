@@ -162,9 +162,7 @@ def test_corpus_counts_each_request_once(corpus: tuple[Path, Any], tmp_path: Pat
 def test_real_ccusage_counts_fork_copies_again(corpus: tuple[Path, Any], tmp_path: Path) -> None:
     """ccusage 20.0.24 keys a step with its session folder: a fork's copied steps count twice
     (the README's difference); subagent steps it counts once, as agenttail does."""
-    executable, reason = ccusage_tool.ensure(CCUSAGE_DIR)
-    if executable is None:
-        pytest.skip(f"ccusage {ccusage_tool.VERSION} unavailable: {reason}")
+    executable = helpers.ccusage_or_skip(CCUSAGE_DIR)
     share, expected = corpus
     report = ccusage_tool.run_agent_daily(
         executable, "kimi", {"KIMI_DATA_DIR": str(share / "root")}, tmp_path / "home"

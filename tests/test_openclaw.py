@@ -18,6 +18,7 @@ from agenttail.agents.openclaw import OpenClawAgent, session_of_file
 from scripts import ccusage_tool
 from tests import helpers
 
+CCUSAGE_DIR = ccusage_tool.default_dir()  # read at import: test isolation clears its variable
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "scripts" / "gen_pi_corpus.py"
 
@@ -68,9 +69,7 @@ def test_rename_rewrite_and_twins_count_once(tmp_path: Path) -> None:
 
 
 def test_real_ccusage_counts_checkpoint_twins_again(tmp_path: Path) -> None:
-    executable, reason = ccusage_tool.ensure(ccusage_tool.default_dir())
-    if executable is None:
-        pytest.skip(f"ccusage {ccusage_tool.VERSION} unavailable: {reason}")
+    executable = helpers.ccusage_or_skip(CCUSAGE_DIR)
     out = tmp_path / "corpus"
     expected = generate(out)
     report = ccusage_tool.run_agent_daily(

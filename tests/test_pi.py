@@ -219,9 +219,7 @@ def generate(out: Path, *extra: str) -> Any:
 
 
 def ccusage_pi_daily(sessions: Path, home: Path) -> Any:
-    executable, reason = ccusage_tool.ensure(CCUSAGE_DIR)
-    if executable is None:
-        pytest.skip(f"ccusage {ccusage_tool.VERSION} unavailable: {reason}")
+    executable = helpers.ccusage_or_skip(CCUSAGE_DIR)
     return ccusage_tool.run_agent_daily(executable, "pi", {"PI_AGENT_DIR": str(sessions)}, home)
 
 
