@@ -146,6 +146,11 @@ def test_bad_bodies_are_refused_with_a_reason_and_store_nothing(server: RunningS
     assert wrong_type.json()["error"]["field"] == "$.events[0].input_tokens"
     content = post(server, batch([event(1, prompt="please refactor my secrets")]), token)
     assert content.status_code == 400  # a content field is rejected, not stored
+    for huge in (2**63, 2**53 + 1):  # beyond any real count; PostgreSQL's BIGINT ends at 2^63
+        out_of_range = post(server, batch([event(1, input_tokens=huge)]), token)
+        assert out_of_range.status_code == 400, out_of_range.text
+    negative = post(server, batch([event(1, cost_nusd=-5)]), token)
+    assert negative.status_code == 400
     leaky_attr = post(server, batch([event(1, attrs={"stop_reason": "said: hello world"})]), token)
     assert leaky_attr.status_code == 400
     not_json = httpx.post(
