@@ -5,6 +5,7 @@ Imports nothing heavy at module level: the daemon's install has no server extra.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,3 +128,21 @@ def token_revoke(name: str, database: str | None) -> None:
         if not store.revoke_token(name, int(time.time() * 1000)):
             raise AgenttailError(f"no active token for {name!r}", exit_code=EX_USAGE)
         click.echo(f"revoked the tokens of {name}")
+
+
+@server.command("unit")
+@click.option("--listen", default="0.0.0.0:8787", show_default=True, help="HOST:PORT to serve on.")
+@database_option
+def unit(listen: str, database: str | None) -> None:
+    """Print a systemd system unit that runs this server (write it to /etc/systemd/system/)."""
+    from agenttail.service.base import template
+    from agenttail.service.systemd import environment_line, quote_arg
+
+    parse_listen(listen)
+    program = (sys.executable, "-m", "agenttail")
+    args = (*program, "server", "--listen", listen)
+    env = environment_line("AGENTTAIL_SERVER_DATABASE", database) + "\n" if database else ""
+    text = template("systemd/agenttail-server.service")
+    text = text.replace("@EXEC_START@", " ".join(quote_arg(a) for a in args))
+    text = text.replace("@PROGRAM@", " ".join(program))
+    click.echo(text.replace("@ENVIRONMENT@\n", env), nl=False)

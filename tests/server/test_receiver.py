@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -201,7 +204,6 @@ def test_openapi_describes_the_batch_endpoint(server: RunningServer) -> None:
 
 @pytest.mark.parametrize("url", ["mysql://x", "sqlite:relative.db"])
 def test_an_unsupported_database_url_is_a_clear_message(url: str) -> None:
-    import subprocess
     import sys
 
     done = subprocess.run(
@@ -212,3 +214,18 @@ def test_an_unsupported_database_url_is_a_clear_message(url: str) -> None:
     )
     assert done.returncode == 69
     assert "unsupported database URL" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_server_unit_verifies_with_systemd(tmp_path: Path) -> None:
+    unit = cli("server", "unit", "--database", "postgresql://agenttail@db/agenttail")
+    assert "--listen 0.0.0.0:8787" in unit
+    assert 'Environment="AGENTTAIL_SERVER_DATABASE=postgresql://agenttail@db/agenttail"' in unit
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze not found")
+    path = tmp_path / "agenttail-server.service"
+    path.write_text(unit)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, check=False
+    )
+    problems = [line for line in done.stderr.splitlines() if str(path) in line]
+    assert done.returncode == 0 and not problems, done.stderr
