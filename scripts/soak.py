@@ -130,7 +130,7 @@ def counted_requests(database: Path) -> int:
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
             row = conn.execute(
-                "SELECT count(*) FROM events WHERE counted = 1 AND kind = 'request'"
+                "SELECT count(*) FROM events WHERE counted = 1 AND kind = 'llm_request'"
             ).fetchone()
     except sqlite3.Error:
         return -1
