@@ -60,6 +60,9 @@ def _why_invalid(handle: BinaryIO, stat: os.stat_result, mark: ByteOffsetWaterma
     return None
 
 
+SMALL_READ = 64 * 1024
+
+
 class JsonlReader:
     """Reads complete JSON-object lines after a byte offset."""
 
@@ -75,7 +78,7 @@ class JsonlReader:
                 reset_reason = _why_invalid(handle, stat, watermark)
                 if reset_reason is None:
                     offset = watermark.offset
-            scan = self._read_from(handle, offset, limits)
+            scan = self._read_from(handle, offset, limits, stat.st_size)
             return ReadResult(
                 records=scan.records,
                 watermark=fingerprint(handle, scan.watermark_offset, stat.st_dev, stat.st_ino),
@@ -89,14 +92,18 @@ class JsonlReader:
                 size=stat.st_size,
             )
 
-    def _read_from(self, handle: BinaryIO, offset: int, limits: ReadLimits) -> _Scan:
+    def _read_from(self, handle: BinaryIO, offset: int, limits: ReadLimits, size: int) -> _Scan:
         scan = _Scan(offset)
         handle.seek(offset)
         buf = b""
         buf_start = offset  # file offset of buf[0]
         long_line: _LongLine | None = None  # inside a line longer than max_line_bytes
         while True:
-            chunk = handle.read(limits.chunk_bytes)
+            # Ask for what the file held at open, not a whole chunk: a 1 MiB buffer shrunk to a
+            # 3 KiB append on every batch fragmented the daemon's heap until RSS grew without
+            # end. Past that size (the file grew meanwhile) read on in small steps.
+            remaining = size - (buf_start + len(buf))
+            chunk = handle.read(min(limits.chunk_bytes, remaining if remaining > 0 else SMALL_READ))
             if not chunk:
                 scan.at_end = True
                 return scan
