@@ -277,6 +277,11 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
         )
     pid = lock_holder(paths.lock_file)
     runtime = read_runtime_state(runtime_state_file(paths)) if pid else None
+    watches = []
+    if runtime is not None:
+        from agenttail.daemon.watch import verify_watches
+
+        watches = verify_watches(runtime.get("watches") or [])
     unit = backend_for(running_platform()).unit_file
     return {
         "config_file": str(config.file) if config.file else None,
@@ -285,7 +290,7 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
         "database_exists": paths.database.exists(),
         "log_file": str(paths.log_file),
         "lock_file": str(paths.lock_file),
-        "daemon": {"running": pid is not None, "pid": pid, "runtime": runtime},
+        "daemon": {"running": pid is not None, "pid": pid, "runtime": runtime, "watches": watches},
         "agents": agents,
         "inotify": inotify_limits(),
         "service_unit": {"path": str(unit), "installed": unit.exists()},
@@ -321,8 +326,8 @@ def doctor(as_json: bool) -> None:
         runtime = daemon["runtime"] or {}
         mode = "polling" if runtime.get("polling") else runtime.get("observer", "?")
         click.echo(f"  observer: {mode}")
-        for root in runtime.get("watched", []):
-            click.echo(f"  watching {root}")
+        for watch in daemon["watches"]:
+            click.echo(f"  {watch['state']}: {watch['path']}")
         if runtime.get("polling"):
             click.echo(f"  inotify limit reached: {inotify_hint()}")
     if data["inotify"]:

@@ -96,23 +96,33 @@ def test_doctor_reports_agents_daemon_and_upload(home: Path, claude_dir: Path) -
     claude = next(a for a in data["agents"] if a["name"] == "claude_code")
     assert claude["streams"] == 1
     assert claude["roots"] == [{"path": str(claude_dir / "projects"), "exists": True}]
-    assert data["daemon"] == {"running": False, "pid": None, "runtime": None}
+    assert data["daemon"] == {"running": False, "pid": None, "runtime": None, "watches": []}
     assert data["upload"]["summary"] == "upload: not configured"
 
     paths = AppPaths.resolve().ensure()
+    projects = claude_dir / "projects"
+    replaced = claude_dir / "replaced"
+    replaced.mkdir()
+    armed = projects.stat()
     with InstanceLock(paths.lock_file):
         write_runtime_state(
             paths.state_dir / "daemon.json",
             {
                 "observer": "InotifyObserver",
                 "polling": False,
-                "watched": [str(claude_dir / "projects")],
+                "watched": [str(projects), str(replaced)],
+                "watches": [
+                    {"path": str(projects), "live": True, "dev": armed.st_dev, "ino": armed.st_ino},
+                    # armed on a folder that has since been replaced by another one
+                    {"path": str(replaced), "live": True, "dev": armed.st_dev, "ino": -1},
+                ],
             },
         )
         code, output = invoke("doctor")
     assert code == 0, output
     assert "daemon:   running, pid" in output
-    assert f"watching {claude_dir / 'projects'}" in output
+    assert f"watching: {projects}" in output
+    assert f"lost: folder replaced, re-arming: {replaced}" in output
     assert "upload: not configured" in output
 
 

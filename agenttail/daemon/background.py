@@ -39,7 +39,7 @@ class Daemon:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
-        self.watcher = Watcher(pipeline.agents, pipeline.queue)
+        self.watcher = Watcher(pipeline.agents, pipeline.queue, on_rearm=self.request_sweep)
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -75,7 +75,9 @@ class Daemon:
 
     def healthy(self) -> bool:
         """Checked by the main loop before it pings the systemd watchdog."""
-        if not self.watcher.alive():
+        if self.watcher.alive():
+            self.watcher.check()
+        else:
             self.watcher.refresh()
         return self.pipeline.workers.alive() and self.scheduler.running
 
@@ -105,6 +107,7 @@ class Daemon:
             "observer": self.watcher.observer_name,
             "polling": self.watcher.polling,
             "watched": [str(p) for p in sorted(self.watcher.watched)],
+            "watches": self.watcher.describe(),
             "queued": self.pipeline.queue.pending(),
             "in_flight": self.pipeline.queue.in_flight(),
             "workers": self.pipeline.workers.count,

@@ -65,6 +65,7 @@ def supervise(
         notifier.ready(status_line(snapshot))
         log.info("daemon_ready", pid=os.getpid(), **snapshot)
         last_state = time.monotonic()
+        published_generation = daemon.watcher.generation
         while not stop.wait(interval):
             if reload.is_set():
                 reload.clear()
@@ -73,7 +74,11 @@ def supervise(
                 notifier.watchdog()
             else:
                 log.warning("daemon_unhealthy_skipping_watchdog", **daemon.describe())
-            if time.monotonic() - last_state >= STATE_EVERY_S:
+            # Published at once when a watch is lost or re-armed, so `doctor` never shows a
+            # watch that is gone.
+            watches_changed = daemon.watcher.generation != published_generation
+            if watches_changed or time.monotonic() - last_state >= STATE_EVERY_S:
+                published_generation = daemon.watcher.generation
                 snapshot = daemon.describe()
                 _publish(state_file, snapshot, started)
                 notifier.status(status_line(snapshot))
