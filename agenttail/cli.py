@@ -24,7 +24,7 @@ from agenttail.report import (
     session_report,
     weekly_report,
 )
-from agenttail.status import status_data
+from agenttail.status import gap_lines, status_data
 from agenttail.store import Store, empty_store
 
 if TYPE_CHECKING:
@@ -158,6 +158,8 @@ def status(as_json: bool, all_streams: bool) -> None:
         f" skipped, {compact_bytes(data['lag_bytes_total'])} behind)"
     )
     console.print(f"database: {data['database']}", overflow="fold")
+    for line in gap_lines(data["gaps"]):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     upload = data["upload"]
     if not upload.get("configured"):
         console.print("upload: not configured (events stay local)")

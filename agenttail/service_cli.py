@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ from agenttail.errors import AgenttailError
 from agenttail.paths import AppPaths
 
 if TYPE_CHECKING:  # imported where used: keeps every other command's start fast
+    from agenttail.agents.base import DiscoveryProblem
     from agenttail.service.base import BaseBackend, Outcome, ServiceSpec
 
 PLATFORMS = ("linux", "macos")
@@ -270,11 +273,11 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
     from agenttail.daemon.lifecycle import lock_holder, read_runtime_state, runtime_state_file
 
     agents = []
+    problems: list[DiscoveryProblem] = []
     for agent in cli._agents(config):
         roots = [{"path": str(r), "exists": r.is_dir()} for r in agent.roots()]
-        agents.append(
-            {"name": agent.name, "roots": roots, "streams": sum(1 for _ in discover(agent))}
-        )
+        streams = sum(1 for _ in discover(agent, problems))
+        agents.append({"name": agent.name, "roots": roots, "streams": streams})
     pid = lock_holder(paths.lock_file)
     runtime = read_runtime_state(runtime_state_file(paths)) if pid else None
     watches = []
@@ -295,7 +298,25 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
         "inotify": inotify_limits(),
         "service_unit": {"path": str(unit), "installed": unit.exists()},
         "upload": upload_check(config),
+        "gaps": _gaps(paths, problems),
     }
+
+
+def _gaps(paths: AppPaths, problems: list[DiscoveryProblem]) -> dict[str, Any]:
+    """The store's gaps (``status``), with unreadable folders as this walk finds them now."""
+    from agenttail import cli
+    from agenttail.status import gaps, status_data
+
+    found: dict[str, Any] = gaps(None, [])
+    try:
+        store = cli.open_readonly(paths)
+        if store is not None:
+            with store:
+                found = status_data(store)["gaps"]
+    except (AgenttailError, sqlite3.Error) as exc:
+        found["store_unreadable"] = str(exc)
+    found["unreadable_folders"] = [asdict(problem) for problem in problems]
+    return found
 
 
 @click.command()
@@ -338,6 +359,10 @@ def doctor(as_json: bool) -> None:
         f"service:  {unit['path']} " + ("installed" if unit["installed"] else "not installed")
     )
     click.echo(data["upload"]["summary"])
+    from agenttail.status import gap_lines
+
+    for line in gap_lines(data["gaps"]):
+        click.echo(f"gap:      {line}")
 
 
 COMMANDS: tuple[click.Command, ...] = (service, config_group, logs, doctor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
@@ -44,6 +45,9 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
                     "invalid_utf8_lines": row["invalid_utf8_total"],
                     "oversized_lines": row["oversized_total"],
                     "resets": row["resets_total"],
+                    "invalid_records": row["invalid_total"],
+                    "last_invalid": row["last_invalid"],
+                    "notice": row["notice"],
                     "error_count": row["error_count"],
                     "errors_total": row["errors_total"],
                     "last_error": row["last_error"],
@@ -60,10 +64,56 @@ def status_data(store: Store | None, clock: Clock = SYSTEM_CLOCK) -> dict[str, A
         "bad_lines_total": sum(
             s["malformed_lines"] + s["invalid_utf8_lines"] + s["oversized_lines"] for s in streams
         ),
+        "invalid_records_total": sum(s["invalid_records"] for s in streams),
+        "gaps": gaps(store, streams),
         "upload": _upload_section(store),
         "agents": _agents_summary(streams, activity),
         "streams": streams,
     }
+
+
+def gaps(store: Store | None, streams: list[dict[str, Any]]) -> dict[str, Any]:
+    """What is not counted, or counted without tokens, and why (``status`` and ``doctor``).
+
+    ``unknown_token_requests``: requests whose source recorded no tokens, per agent (and per
+    stream); ``invalid_records``: events skipped as out of range, with the latest reason;
+    ``notices``: a stream's current condition (a trace database without its spans table);
+    ``unreadable_folders``: folders the last sweep could not list.
+    """
+    unknown: dict[str, dict[str, int]] = {}
+    folders: list[dict[str, str]] = []
+    if store is not None:
+        unknown = store.unknown_token_requests()
+        folders = [asdict(problem) for problem in store.discovery_problems()]
+    return {
+        "unknown_token_requests": {agent: sum(n.values()) for agent, n in unknown.items()},
+        "unknown_token_requests_by_stream": unknown,
+        "invalid_records": [
+            {"path": s["path"], "count": s["invalid_records"], "last_reason": s["last_invalid"]}
+            for s in streams
+            if s["invalid_records"]
+        ],
+        "notices": [{"path": s["path"], "notice": s["notice"]} for s in streams if s["notice"]],
+        "unreadable_folders": folders,
+    }
+
+
+def gap_lines(gaps: dict[str, Any]) -> list[str]:
+    """One line per gap, for the terminal."""
+    lines = [
+        f"{agent}: {count} requests without recorded tokens (counted as requests, 0 tokens)"
+        for agent, count in gaps["unknown_token_requests"].items()
+    ]
+    lines += [
+        f"skipped {item['count']} invalid records in {item['path']} (latest: {item['last_reason']})"
+        for item in gaps["invalid_records"]
+    ]
+    lines += [f"{item['path']}: {item['notice']}" for item in gaps["notices"]]
+    lines += [
+        f"cannot read folder {item['path']} ({item['error']}): its sessions are not counted"
+        for item in gaps["unreadable_folders"]
+    ]
+    return lines
 
 
 def _empty_agent(name: str) -> dict[str, Any]:

@@ -276,11 +276,22 @@ class Agent:
         return context.stream.spec.converter(records, context)
 
 
-def discover(agent: Agent) -> Iterator[StreamRef]:
+@dataclass(frozen=True, slots=True)
+class DiscoveryProblem:
+    """A folder discovery could not read (its sessions are not counted until it can)."""
+
+    agent: str
+    path: str
+    error: str
+
+
+def discover(agent: Agent, problems: list[DiscoveryProblem] | None = None) -> Iterator[StreamRef]:
     """Every stream file of ``agent`` under its existing roots.
 
-    Roots that are the same folder (a symlinked ``~/.config/claude``) are walked once.
+    Roots that are the same folder (a symlinked ``~/.config/claude``) are walked once. Folders
+    that exist but cannot be read are appended to ``problems``.
     """
+    unreadable: dict[str, str] = {}
     roots: set[str] = set()
     seen: set[Path] = set()
     for root in agent.roots():
@@ -290,31 +301,37 @@ def discover(agent: Agent) -> Iterator[StreamRef]:
         roots.add(real)
         for spec in agent.streams:
             for pattern in spec.patterns:
-                for name in _files_matching(str(root), pattern.split("/")):
+                for name in _files_matching(str(root), pattern.split("/"), unreadable):
                     path = Path(name)
                     if path in seen:
                         continue
                     seen.add(path)
                     yield StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path)))
+    if problems is not None:
+        problems += [DiscoveryProblem(agent.name, utf8_text(p), e) for p, e in unreadable.items()]
 
 
-def _files_matching(folder: str, parts: list[str]) -> Iterator[str]:
+def _files_matching(folder: str, parts: list[str], unreadable: dict[str, str]) -> Iterator[str]:
     """Files under ``folder`` matching the glob ``parts`` (one per level; hidden names too).
 
     Walks with ``os.scandir`` so file types come from the directory entries: a sweep over
-    thousands of sessions pays one ``stat`` per file (the staleness check), not two.
+    thousands of sessions pays one ``stat`` per file (the staleness check), not two. A folder
+    that exists but cannot be listed goes into ``unreadable`` (path -> error).
     """
     head, rest = parts[0], parts[1:]
     if not any(char in head for char in "*?["):
         child = f"{folder}{os.sep}{head}"
         if rest:
-            yield from _files_matching(child, rest)
+            yield from _files_matching(child, rest, unreadable)
         elif Path(child).is_file():
             yield child
         return
     try:
         entries = os.scandir(folder)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        unreadable[folder] = exc.strerror or type(exc).__name__
         return
     with entries:
         for entry in entries:
@@ -322,7 +339,7 @@ def _files_matching(folder: str, parts: list[str]) -> Iterator[str]:
                 continue
             try:
                 if rest and entry.is_dir():
-                    yield from _files_matching(entry.path, rest)
+                    yield from _files_matching(entry.path, rest, unreadable)
                 elif not rest and entry.is_file():
                     yield entry.path
             except OSError:

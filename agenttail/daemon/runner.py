@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from agenttail.agents.base import Agent, StreamRef
-from agenttail.clock import SYSTEM_CLOCK, Clock
+from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.config import Config
 from agenttail.daemon.sweep import SweepCoordinator, SweepReport
 from agenttail.daemon.tasks import TaskQueue
@@ -93,6 +93,7 @@ class Pipeline:
     def sweep(self, *, retry_failed: bool = False) -> SweepReport:
         with Store(self.paths.database, readonly=True) as store:
             known = store.sessions()
+            recorded = store.discovery_problems()
         report = self.coordinator.sweep(known, retry_failed=retry_failed)
         log.info(
             "sweep_done",
@@ -100,6 +101,13 @@ class Pipeline:
             enqueued=report.enqueued,
             backing_off=report.backing_off,
         )
+        if set(report.problems) != set(recorded):  # a writer only when something changed
+            for problem in report.problems:
+                log.warning(
+                    "folder_unreadable", agent=problem.agent, path=problem.path, error=problem.error
+                )
+            with Store(self.paths.database) as store:
+                store.replace_discovery_problems(report.problems, now_ms(self.clock))
         return report
 
 

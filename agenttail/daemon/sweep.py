@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from agenttail.agents.base import Agent, discover
+from agenttail.agents.base import Agent, DiscoveryProblem, discover
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import stat_or_none
@@ -28,6 +28,7 @@ class SweepReport:
     enqueued: int = 0
     backing_off: int = 0
     per_agent: dict[str, int] = field(default_factory=dict)
+    problems: list[DiscoveryProblem] = field(default_factory=list)
 
 
 class SweepCoordinator:
@@ -51,7 +52,7 @@ class SweepCoordinator:
         for agent in self.agents:
             count = 0
             try:
-                refs = list(discover(agent))
+                refs = list(discover(agent, report.problems))
             except OSError as exc:
                 log.warning("discovery_failed", agent=agent.name, error=repr(exc))
                 continue

@@ -20,6 +20,7 @@ from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.readers.base import ReadLimits
 from agenttail.store import FileStat, Store
+from agenttail.validation import valid_events
 from agenttail.watermarks import parse_watermark
 
 log = structlog.stdlib.get_logger(__name__)
@@ -94,11 +95,26 @@ class StreamProcessor:
                 outcome.reset = True
                 state = StreamState({})
                 log.info("stream_reset", path=ref.path_text, reason=result.reset_reason)
-            events = agent.to_events(result.records, AgentContext(ref, state))
+            events, invalid = valid_events(
+                agent.to_events(result.records, AgentContext(ref, state))
+            )
             done = result.at_end or self.stop.is_set() or outcome.batches + 1 >= self.max_batches
             self.store.commit_batch(
-                ref, events, result, state, stat if result.at_end else None, now_ms(self.clock)
+                ref,
+                events,
+                result,
+                state,
+                stat if result.at_end else None,
+                now_ms(self.clock),
+                invalid,
             )
+            if invalid:
+                log.warning(
+                    "invalid_records_skipped",
+                    path=ref.path_text,
+                    count=len(invalid),
+                    reason=invalid[-1],
+                )
             outcome.batches += 1
             outcome.records += len(result.records)
             outcome.events += len(events)

@@ -28,6 +28,7 @@ from agenttail.watermarks import Watermark, WatermarkError, register_watermark_k
 BUSY_TIMEOUT_S = 5.0
 MAX_SPAN_BATCH = 1000
 DEFAULT_OVERLAP_MS = 60_000.0
+NO_SPANS_TABLE = "no spans table: the editor has not exported a span here yet (nothing to count)"
 
 SPAN_COLUMNS = (
     "span_id",
@@ -71,9 +72,13 @@ ATTRIBUTE_KEYS = (
 )
 
 _COLUMNS = ", ".join(SPAN_COLUMNS)
+# A row whose cursor columns are not a number and a text cannot be paged: it is skipped and
+# counted (``_UNPAGEABLE``), never allowed to fail the read of every other span.
+_PAGEABLE = "typeof(end_time_ms) IN ('integer', 'real') AND typeof(span_id) = 'text'"
+_UNPAGEABLE = f"SELECT count(*) FROM spans WHERE NOT ({_PAGEABLE})"
 _PAGE = f"""
 SELECT {_COLUMNS} FROM spans
-WHERE (end_time_ms > :t OR (end_time_ms = :t AND span_id > :id))
+WHERE {_PAGEABLE} AND (end_time_ms > :t OR (end_time_ms = :t AND span_id > :id))
 ORDER BY end_time_ms, span_id
 LIMIT :n
 """
@@ -81,7 +86,7 @@ LIMIT :n
 # ends just before the cursor) is kept when the window is fuller than a page.
 _OVERLAP = f"""
 SELECT {_COLUMNS} FROM spans
-WHERE end_time_ms >= :low
+WHERE {_PAGEABLE} AND end_time_ms >= :low
   AND (end_time_ms < :t OR (end_time_ms = :t AND span_id <= :id))
 ORDER BY end_time_ms DESC, span_id DESC
 LIMIT :n
@@ -153,7 +158,9 @@ class SqliteSpanReader:
         conn = connect_readonly(path)
         try:
             if not _has_spans_table(conn):  # created lazily: no span exported yet
-                return ReadResult([], _initial(stat), at_end=True, size=stat.st_size)
+                return ReadResult(
+                    [], _initial(stat), at_end=True, size=stat.st_size, notes=[NO_SPANS_TABLE]
+                )
             conn.execute("BEGIN")  # one snapshot for spans and their attributes
             reset_reason: str | None = None
             t, span_id = 0.0, ""
@@ -172,6 +179,7 @@ class SqliteSpanReader:
                 overlap = _fetch(conn, _OVERLAP, params)[::-1]
             spans = overlap + rows
             _attach_attributes(conn, spans)
+            unpageable = conn.execute(_UNPAGEABLE).fetchone()[0]
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -185,6 +193,9 @@ class SqliteSpanReader:
             reset=reset_reason is not None,
             reset_reason=reset_reason,
             size=stat.st_size,
+            notes=[f"{unpageable} spans skipped: end time not a number or span id not text"]
+            if unpageable
+            else [],
         )
 
 

@@ -16,10 +16,11 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agenttail.agents.base import StreamRef, StreamState
+from agenttail.agents.base import DiscoveryProblem, StreamRef, StreamState
 from agenttail.errors import EX_CANTCREAT, EX_IOERR, EX_TEMPFAIL, StoreError
 from agenttail.events import MetricEvent
 from agenttail.readers.base import ReadResult
@@ -229,12 +230,17 @@ class Store:
         state: StreamState,
         stat: FileStat | None,
         now_ms: int,
+        invalid: Sequence[str] = (),
     ) -> None:
-        """Store a batch's events and advance the stream's watermark, atomically."""
+        """Store a batch's events and advance the stream's watermark, atomically.
+
+        ``invalid`` holds one reason per event skipped as out of range (counted, the latest
+        reason kept); ``result.notes`` become the stream's current ``notice``.
+        """
         with self.transaction():
             self.streams.ensure(ref, now_ms)
             upsert_events(self.conn, events, ref.path_text, now_ms)
-            self.streams.advance(ref, result, state, stat, len(events), now_ms)
+            self.streams.advance(ref, result, state, stat, len(events), now_ms, invalid)
 
     def mark_unchanged(self, ref: StreamRef, stat: FileStat, now_ms: int) -> None:
         """Remember a stat that produced nothing new, so the sweep stops re-queueing it."""
@@ -260,6 +266,32 @@ class Store:
     def counted_events_by_kind(self) -> dict[str, int]:
         rows = self.query("SELECT kind, count(*) AS n FROM events WHERE counted = 1 GROUP BY kind")
         return {row["kind"]: row["n"] for row in rows}
+
+    def unknown_token_requests(self) -> dict[str, dict[str, int]]:
+        """Per agent and source file: counted requests whose source recorded no tokens."""
+        rows = self.query(
+            "SELECT agent, source_path, count(*) AS n FROM events WHERE kind = 'llm_request'"
+            " AND counted = 1 AND tokens_known = 0 GROUP BY agent, source_path"
+        )
+        found: dict[str, dict[str, int]] = {}
+        for row in rows:
+            found.setdefault(row["agent"], {})[row["source_path"] or ""] = row["n"]
+        return found
+
+    def discovery_problems(self) -> list[DiscoveryProblem]:
+        """The folders the last sweep could not read."""
+        rows = self.query("SELECT agent, path, error FROM discovery_problems ORDER BY agent, path")
+        return [DiscoveryProblem(r["agent"], r["path"], r["error"]) for r in rows]
+
+    def replace_discovery_problems(self, problems: Sequence[DiscoveryProblem], now_ms: int) -> None:
+        """Record what the last sweep could not read (earlier folders that recovered go)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM discovery_problems")
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO discovery_problems (agent, path, error, seen_at)"
+                " VALUES (:agent, :path, :error, :seen_at)",
+                [{**asdict(p), "seen_at": now_ms} for p in problems],
+            )
 
     def agent_activity(self) -> dict[str, tuple[int, int | None]]:
         """Per agent: counted events and the time of the latest one (epoch ms)."""

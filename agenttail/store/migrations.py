@@ -333,3 +333,28 @@ def m005_event_schema_v2(db: Database) -> None:
             SELECT ts_ms / 900000, agent, COALESCE(model, ''), {sums} FROM events
             WHERE {_ROLLUP_V2_WHERE.format(r="events")} GROUP BY 1, 2, 3"""
     )
+
+
+@migration
+def m006_invalid_records_and_gaps(db: Database) -> None:
+    """What was skipped, and why, so nothing is lost silently.
+
+    ``invalid_total`` counts a stream's events outside the storable range (agenttail/validation.py)
+    with the latest reason in ``last_invalid``; ``notice`` is the stream's current condition
+    (a trace database without its ``spans`` table); ``discovery_problems`` holds the folders the
+    last sweep could not read.
+    """
+    db.execute("ALTER TABLE sessions ADD COLUMN invalid_total INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sessions ADD COLUMN last_invalid TEXT")
+    db.execute("ALTER TABLE sessions ADD COLUMN notice TEXT")
+    db.execute(
+        """
+        CREATE TABLE discovery_problems (
+            agent TEXT NOT NULL,
+            path TEXT NOT NULL,
+            error TEXT NOT NULL,
+            seen_at INTEGER NOT NULL,
+            PRIMARY KEY (agent, path)
+        )
+        """
+    )

@@ -7,6 +7,7 @@ they produced; ``Store.commit_batch`` writes both in one transaction.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,10 @@ class StreamStates:
         stat: FileStat | None,
         events: int,
         now_ms: int,
+        invalid: Sequence[str] = (),
     ) -> None:
-        """Move the watermark past a committed batch and count what the batch held."""
+        """Move the watermark past a committed batch and count what the batch held (and the
+        events skipped as invalid, with the latest reason; the reader's notes are the notice)."""
         self.conn.execute(
             f"""UPDATE sessions SET
                     watermark = :watermark, position = :position, state = :state,
@@ -143,6 +146,8 @@ class StreamStates:
                     invalid_utf8_total = invalid_utf8_total + :invalid_utf8,
                     oversized_total = oversized_total + :oversized,
                     resets_total = resets_total + :resets,
+                    invalid_total = invalid_total + :invalid,
+                    last_invalid = COALESCE(:last_invalid, last_invalid), notice = :notice,
                     error_count = 0, next_retry_at = NULL, last_processed_at = :now
                 {_KEY}""",
             {
@@ -157,6 +162,9 @@ class StreamStates:
                 "invalid_utf8": result.invalid_utf8,
                 "oversized": result.oversized,
                 "resets": int(result.reset),
+                "invalid": len(invalid),
+                "last_invalid": invalid[-1] if invalid else None,
+                "notice": "; ".join(result.notes) or None,
                 "now": now_ms,
             },
         )
