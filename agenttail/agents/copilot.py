@@ -66,6 +66,7 @@ _REQUEST_SHAPE: Shape = {
         "errorDetails": True,
         "promptTokens": True,
         "outputTokens": True,
+        "usage": {"promptTokens": True, "completionTokens": True},
         "metadata": {
             "promptTokens": True,
             "outputTokens": True,
@@ -213,13 +214,19 @@ class CopilotAgent(Agent):
 def request_events(
     session_id: str, request: dict[str, Any], document: dict[str, Any], project: str | None
 ) -> list[MetricEvent]:
-    """A completed chat request: its turn, and its tokens when the file has them."""
+    """A completed chat request: its turn, and its tokens (``tokens_known`` False when the
+    file has none: it still counts as a request, never as silent zeros)."""
     request_id = request.get("requestId")
     result = request.get("result")
     if not isinstance(request_id, str) or not isinstance(result, dict):
         return []  # still streaming: derived again when the result is written
-    ts = as_int(request.get("timestamp")) or as_int(document.get("creationDate"))
-    metadata = as_dict(result.get("metadata"))
+    # The request's own time, else when its response completed, else the session's start; a
+    # request with none of them is skipped as invalid (no timestamp), never put on 1970-01-01.
+    ts = (
+        as_int(request.get("timestamp"))
+        or as_int(as_dict(request.get("modelState")).get("completedAt"))
+        or as_int(document.get("creationDate"))
+    )
     selected = as_dict(as_dict(document.get("inputState")).get("selectedModel"))
     model = strip_model(request.get("modelId")) or strip_model(selected.get("identifier"))
     timings = as_dict(result.get("timings"))
@@ -242,11 +249,8 @@ def request_events(
             attrs=attrs,
         )
     ]
-    prompt = metadata.get("promptTokens", result.get("promptTokens"))
-    output = metadata.get("outputTokens", result.get("outputTokens"))
-    if prompt is None and output is None:
-        return out
-    tokens = TokenCounts(input_tokens=as_int(prompt), output_tokens=as_int(output))
+    found = recorded_tokens(result)
+    tokens = found or TokenCounts()
     out.append(
         MetricEvent(
             event_id=stable_id(AGENT, "llm_request", session_id, request_id),
@@ -257,7 +261,8 @@ def request_events(
             project=project,
             model=model,
             **tokens.fields(),
-            cost_nusd=cost_nusd(model, tokens),
+            cost_nusd=cost_nusd(model, tokens) if found else None,
+            tokens_known=found is not None,
             ok=not failed,
             dedup_key=copy_group(AGENT, "tokens", session_id),
             precedence=FILE_PRECEDENCE,
@@ -265,6 +270,33 @@ def request_events(
         )
     )
     return out
+
+
+# Where each known Copilot Chat version writes a request's tokens in ``result`` (prompt,
+# output): ``metadata`` (IResultMetadata, up to 0.36 and beside the others later), ``usage``
+# (ChatResult.usage, 0.37; from 0.38 usage goes to a response-stream part that VS Code does not
+# persist), and the top level (older exports). Prompt tokens include cached ones: no split.
+_TOKEN_PLACES = (
+    (("metadata", "promptTokens"), ("metadata", "outputTokens")),
+    (("usage", "promptTokens"), ("usage", "completionTokens")),
+    (("promptTokens",), ("outputTokens",)),
+)
+
+
+def recorded_tokens(result: dict[str, Any]) -> TokenCounts | None:
+    """The request's tokens from the first place that has them, or None when none does."""
+    for prompt_path, output_path in _TOKEN_PLACES:
+        prompt, output = _at(result, prompt_path), _at(result, output_path)
+        if prompt is not None or output is not None:
+            return TokenCounts(input_tokens=as_int(prompt), output_tokens=as_int(output))
+    return None
+
+
+def _at(data: dict[str, Any], path: tuple[str, ...]) -> object:
+    value: object = data
+    for key in path:
+        value = as_dict(value).get(key)
+    return value
 
 
 class _ChatDocument:
