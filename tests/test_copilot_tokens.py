@@ -1,4 +1,4 @@
-"""Copilot Chat session files: tokens wherever a known version writes them (issue 8, item 2).
+"""Copilot tokens wherever a known version writes them (issue 8, items 2 and 3).
 
 Copilot Chat 0.37 returned ``ChatResult.usage`` (``promptTokens``/``completionTokens``), which
 VS Code persists as ``result.usage``; earlier versions write ``result.metadata.promptTokens`` /
@@ -96,3 +96,101 @@ def test_a_request_without_timestamp_is_dated_by_its_completion_or_skipped(
     skipped = {s["path"]: s for s in status["gaps"]["invalid_records"]}
     (entry,) = skipped.values()
     assert entry["path"].endswith("s-none.json") and entry["last_reason"].endswith("no timestamp")
+
+
+# -- Copilot CLI: per-model totals in session.shutdown (issue 8, item 3) -----------------------
+
+CLI_DAY = "2027-01-15T10:00:00.000Z"
+
+
+def cli_events(tmp_path: Path, session: str, *events: tuple[str, dict[str, Any]]) -> None:
+    """``session-state/<id>/events.jsonl`` in the ``{type, data, id, timestamp}`` envelope."""
+    folder = tmp_path / "user-home" / ".copilot" / "session-state" / session
+    folder.mkdir(parents=True)
+    start = ("session.start", {"sessionId": session, "context": {"cwd": "/home/me/cli"}})
+    lines = [
+        {"type": kind, "data": data, "id": f"{session}-{n}", "timestamp": CLI_DAY, "parentId": None}
+        for n, (kind, data) in enumerate([start, *events])
+    ]
+    (folder / "events.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def model_metrics(**models: tuple[int, int, int, int]) -> dict[str, Any]:
+    """``modelMetrics``: per model (input incl. cache, output, cache read, cache write)."""
+    return {
+        "modelMetrics": {
+            name.replace("_", "-"): {
+                "requests": {"count": 2, "cost": 1},
+                "usage": {
+                    "inputTokens": inp,
+                    "outputTokens": out,
+                    "cacheReadTokens": read,
+                    "cacheWriteTokens": write,
+                    "reasoningTokens": 0,
+                },
+                "totalNanoAiu": 0,
+            }
+            for name, (inp, out, read, write) in models.items()
+        }
+    }
+
+
+def assistant_usage(inp: int, out: int) -> tuple[str, dict[str, Any]]:
+    return ("assistant.usage", {"model": "gpt-5", "inputTokens": inp, "outputTokens": out})
+
+
+def otel_chat_span(session: str, span_id: str, inp: int, out: int) -> dict[str, Any]:
+    return {
+        "type": "span", "traceId": f"trace-{session}", "spanId": span_id, "name": "chat gpt-5",
+        "startTime": [1_800_000_000, 0], "endTime": [1_800_000_002, 0],
+        "attributes": {"gen_ai.operation.name": "chat", "gen_ai.conversation.id": session,
+                       "gen_ai.response.model": "gpt-5", "gen_ai.usage.input_tokens": inp,
+                       "gen_ai.usage.output_tokens": out},
+        "status": {"code": 0},
+    }  # fmt: skip
+
+
+def test_shutdown_totals_count_once_beside_per_request_sources(tmp_path: Path) -> None:
+    # Only shutdown totals: both models count (input excludes the cache traffic it includes).
+    cli_events(
+        tmp_path,
+        "s-totals",
+        (
+            "session.shutdown",
+            model_metrics(gpt_5=(1000, 100, 300, 200), claude_sonnet_4=(50, 5, 0, 0)),
+        ),
+    )
+    # Per-request usage and the same totals in shutdown: only the per-request rows count.
+    cli_events(
+        tmp_path,
+        "s-requests",
+        assistant_usage(400, 40),
+        assistant_usage(600, 60),
+        ("session.shutdown", model_metrics(gpt_5=(1000, 100, 0, 0))),
+    )
+    # Per-request usage, shutdown totals and an OTel export of the same session: only the
+    # export counts.
+    cli_events(
+        tmp_path,
+        "s-otel",
+        assistant_usage(300, 30),
+        assistant_usage(400, 40),
+        ("session.shutdown", model_metrics(gpt_5=(700, 70, 0, 0))),
+    )
+    otel = tmp_path / "user-home" / ".copilot" / "otel" / "export.jsonl"
+    otel.parent.mkdir(parents=True)
+    spans = [otel_chat_span("s-otel", "a", 300, 30), otel_chat_span("s-otel", "b", 400, 40)]
+    otel.write_text("".join(json.dumps(span) + "\n" for span in spans))
+    agenttail_cli(dict(os.environ), "scan")
+    agenttail_cli(dict(os.environ), "scan")  # a second pass counts nothing twice
+    sessions = cli_json("report", "session", "--timezone", "UTC")["sessions"]
+    got = {
+        s["session_id"]: (s["input_tokens"], s["output_tokens"], s["requests"]) for s in sessions
+    }
+    assert got == {
+        "s-totals": ((1000 - 300 - 200) + 50, 100 + 5, 2),  # one row per model
+        "s-requests": (400 + 600, 40 + 60, 2),
+        "s-otel": (300 + 400, 30 + 40, 2),
+    }
+    totals = cli_json("report", "daily", "--timezone", "UTC")["totals"]
+    assert totals["cache_read_tokens"] == 300 and totals["cache_write_tokens"] == 200

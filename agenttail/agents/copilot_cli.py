@@ -2,11 +2,12 @@
 and its OpenTelemetry file export: ``~/.copilot/otel/*.jsonl`` and the file named by
 ``COPILOT_OTEL_FILE_EXPORTER_PATH`` (anywhere: its folder becomes a root, matched by file name).
 
-The event stream (agent-formats.md section 4) gives tool calls, the model and the cwd, and in
-SDK builds ``assistant.usage`` token counts; those rows have precedence 0 in the session's
-tokens group, so a higher-precedence source for the same session would replace them. The OTel
-export (``copilot_otel``) has its own per-trace tokens groups; its tool spans and turns share the
-session's tools/turns groups at trace precedence, so they replace the event stream's copies.
+The event stream (agent-formats.md section 4) gives tool calls, the model and the cwd, in SDK
+builds ``assistant.usage`` per-request token counts (precedence 0 in the session's tokens
+group), and in every build the per-model totals of ``session.shutdown.modelMetrics``
+(precedence -1: counted only for a session with no per-request source). The OTel export
+(``copilot_otel``) shares the session's tokens, tools and turns groups at higher precedence, so
+it replaces the event stream's copies: one session is never counted from two sources.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from agenttail.readers.base import Record
 MAX_PENDING_TOOLS = 2000
 TRACE_PRECEDENCE = 1  # OTel spans: real per-request counts
 FILE_PRECEDENCE = 0  # session files: optional, coarser counts
+SHUTDOWN_PRECEDENCE = -1  # per-model session totals: only when nothing per request exists
 
 
 def copy_group(agent: str, what: str, session_id: str) -> str:
@@ -71,6 +72,8 @@ class EventStream:
                 self._tool_complete(body, ts, data)
             elif kind == "assistant.usage":
                 self._usage(body, ts, data)
+            elif kind == "session.shutdown":
+                self._shutdown(body, ts, data)
         return self.out
 
     @property
@@ -118,20 +121,49 @@ class EventStream:
         if not isinstance(event_key, str):
             return
         model = strip_model(body.get("model")) or self.state.get("model")
+        event_id = stable_id(self.agent, "llm_request", self.session_id, event_key)
+        self._request(event_id, ts, model, body, FILE_PRECEDENCE, {"source": "events"})
+
+    def _shutdown(self, body: dict[str, Any], ts: int, data: dict[str, Any]) -> None:
+        """``session.shutdown.modelMetrics``: per-model totals of the run that just ended.
+
+        Builds that write no per-request ``assistant.usage`` still record these. They share the
+        session's tokens group at the lowest precedence, so per-request rows of the same
+        session (``assistant.usage``, the OTel export) replace them instead of adding to them.
+        Each shutdown event is its own record (one per run of the session).
+        """
+        metrics = as_dict(body.get("modelMetrics"))
+        which = data.get("id") if isinstance(data.get("id"), str) else str(ts)
+        for name, entry in metrics.items():
+            usage = as_dict(as_dict(entry).get("usage"))
+            if not usage:
+                continue
+            requests = as_int(as_dict(as_dict(entry).get("requests")).get("count"))
+            event_id = stable_id(self.agent, "shutdown", self.session_id, which, name)
+            attrs = {"source": "session.shutdown", "requests": requests}
+            self._request(event_id, ts, strip_model(name), usage, SHUTDOWN_PRECEDENCE, attrs)
+
+    def _request(
+        self,
+        event_id: str,
+        ts: int,
+        model: str | None,
+        usage: dict[str, Any],
+        precedence: int,
+        attrs: dict[str, Any],
+    ) -> None:
+        """One request's (or one model's) tokens; ``inputTokens`` includes cache traffic."""
+        read, write = as_int(usage.get("cacheReadTokens")), as_int(usage.get("cacheWriteTokens"))
         tokens = TokenCounts(
-            input_tokens=max(
-                0,
-                as_int(body.get("inputTokens"))
-                - as_int(body.get("cacheReadTokens"))
-                - as_int(body.get("cacheWriteTokens")),
-            ),
-            output_tokens=as_int(body.get("outputTokens")),
-            cache_read_tokens=as_int(body.get("cacheReadTokens")),
-            cache_write_5m_tokens=as_int(body.get("cacheWriteTokens")),
+            input_tokens=max(0, as_int(usage.get("inputTokens")) - read - write),
+            output_tokens=as_int(usage.get("outputTokens")),
+            cache_read_tokens=read,
+            cache_write_5m_tokens=write,
+            reasoning_tokens=as_int(usage.get("reasoningTokens")),
         )
         self.out.append(
             MetricEvent(
-                event_id=stable_id(self.agent, "llm_request", self.session_id, event_key),
+                event_id=event_id,
                 kind=EventKind.LLM_REQUEST,
                 agent=self.agent,
                 session_id=self.session_id,
@@ -141,7 +173,7 @@ class EventStream:
                 **tokens.fields(),
                 cost_nusd=cost_nusd(model, tokens),
                 dedup_key=copy_group(self.agent, "tokens", self.session_id),
-                precedence=FILE_PRECEDENCE,
-                attrs={"source": "events"},
+                precedence=precedence,
+                attrs=attrs,
             )
         )

@@ -8,10 +8,13 @@ One line is one span or one log record, attributes a flat object (agent-formats.
   spanId}, attributes: {"event.name": ..., ...}, _body}``.
 
 One model call may be reported by a ``chat`` span, a ``gen_ai.client.inference.operation.details``
-log and a ``copilot_chat.agent.turn`` log. Like ccusage, the best kind present in a trace wins:
-all three share the trace's ``dedup_key`` group with precedence 3 / 2 / 1, so the store counts
-the chat spans when the trace has any, else its inference logs, else its turn logs, whichever
-arrives first. ``invoke_agent`` spans repeat their children's tokens: they become turns only.
+log and a ``copilot_chat.agent.turn`` log. The best kind present wins: all three share the
+session's tokens ``dedup_key`` group (a trace's, for records without a session) with precedence
+3 / 2 / 1, above the session's event-stream copies (``assistant.usage`` 0, ``session.shutdown``
+totals -1), so the store counts the chat spans when there are any, else the inference logs,
+else the turn logs, else the event stream, whichever arrives first. (A session's exporter
+settings are fixed for its process, so its traces carry the same kinds; ccusage decides per
+trace.) ``invoke_agent`` spans repeat their children's tokens: they become turns only.
 Only metric attributes are kept: prompts, replies and tool arguments never leave the record.
 """
 
@@ -191,8 +194,12 @@ class OtelFile:
             )
         )
 
-    def _group(self, trace: str | None, attrs: dict[str, Any], fallback: str) -> str:
-        """The tokens group of one agent invocation: its trace, else its response, else itself."""
+    def _group(self, session: str, trace: str | None, attrs: dict[str, Any], fallback: str) -> str:
+        """The tokens group: the session's, shared with its event stream (``assistant.usage``,
+        ``session.shutdown`` totals, at lower precedence), so one session is never counted from
+        two sources; for records without a session, their trace, else response, else itself."""
+        if session != UNKNOWN_SESSION:
+            return copy_group(self.agent, "tokens", session)
         key = trace or _text(attrs.get("gen_ai.response.id")) or fallback
         return f"{self.agent}-otel-tokens:{key}"
 
@@ -219,7 +226,7 @@ class OtelFile:
         }
         event_id = stable_id(self.agent, "otel_span", trace, key)
         if operation == "chat":
-            group = self._group(trace, attrs, key)
+            group = self._group(session, trace, attrs, key)
             self._llm(event_id, group, CHAT_SPAN, session, model, ts, attrs, extra, ok, duration)
             return
         common: dict[str, Any] = {
@@ -282,5 +289,5 @@ class OtelFile:
         which = next((str(attrs[k]) for k in WHICH_KEYS if attrs.get(k) not in (None, "")), "")
         event_id = stable_id(self.agent, "otel_log", event or body[:40], trace, span_id, which, ts)
         extra = {"trace_id": trace, "span_id": span_id, "source": "otel_file", "event": event}
-        group = self._group(trace, attrs, f"log:{session}:{ts}:{position}")
+        group = self._group(session, trace, attrs, f"log:{session}:{ts}:{position}")
         self._llm(event_id, group, precedence, session, model, ts, attrs, extra)
