@@ -231,6 +231,7 @@ def request_events(
     model = strip_model(request.get("modelId")) or strip_model(selected.get("identifier"))
     timings = as_dict(result.get("timings"))
     elapsed = timings.get("totalElapsed")
+    first = timings.get("firstProgress")  # ms from the request to its first streamed part
     failed = bool(result.get("errorDetails"))
     attrs: dict[str, Any] = {"request_id": request_id, "source": "chat_session"}
     out = [
@@ -264,6 +265,9 @@ def request_events(
             cost_nusd=cost_nusd(model, tokens) if found else None,
             tokens_known=found is not None,
             ok=not failed,
+            duration_ms=float(elapsed) if isinstance(elapsed, int | float) else None,
+            ttft_ms=float(first) if isinstance(first, int | float) else None,
+            context_tokens=tokens.all_input if found else None,
             dedup_key=copy_group(AGENT, "tokens", session_id),
             precedence=FILE_PRECEDENCE,
             attrs=attrs,
@@ -469,6 +473,7 @@ class _Spans:
             reasoning_tokens=as_int(span.get("reasoning_tokens")),
         )
         ttft = span.get("ttft_ms")
+        error = attrs_in.get("error.type")
         attrs["provider"] = span.get("provider_name")
         return MetricEvent(
             kind=EventKind.LLM_REQUEST,
@@ -477,6 +482,7 @@ class _Spans:
             cost_nusd=cost_nusd(model if isinstance(model, str) else None, tokens),
             ttft_ms=float(ttft) if isinstance(ttft, int | float) else None,
             context_tokens=tokens.all_input,
+            error_class=error if isinstance(error, str) and error else None,
             dedup_key=copy_group(AGENT, "tokens", session),
             **common,
         )

@@ -60,9 +60,9 @@ KEPT_ATTRS = (
     "github.copilot.initiator",
     "github.copilot.turn_id",
     "github.copilot.interaction_id",
-    "gen_ai.response.time_to_first_chunk",
     "error.type",
 )
+TTFC = "gen_ai.response.time_to_first_chunk"  # seconds; stored as the ttft_ms column
 
 
 def _text(value: object) -> str | None:
@@ -76,6 +76,21 @@ def _first(attrs: dict[str, Any], keys: Sequence[str]) -> str | None:
 def _count(attrs: dict[str, Any], keys: Sequence[str]) -> int:
     """The first positive count among ``keys``; strings such as "[REDACTED]" count as 0."""
     return next((n for n in (max(0, as_int(attrs.get(k))) for k in keys) if n), 0)
+
+
+def ttft_ms(attrs: dict[str, Any]) -> float | None:
+    """Time to first token in ms: Copilot's own attribute (ms), else the GenAI convention's
+    ``gen_ai.response.time_to_first_chunk`` (seconds)."""
+    for key, scale in (("copilot_chat.time_to_first_token", 1.0), (TTFC, 1000.0)):
+        value = attrs.get(key)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                continue
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value) * scale
+    return None
 
 
 def time_ms(value: object) -> int | None:
@@ -188,6 +203,9 @@ class OtelFile:
                 cost_nusd=cost_nusd(model, tokens),
                 ok=ok,
                 duration_ms=duration_ms,
+                ttft_ms=ttft_ms(attrs),
+                context_tokens=tokens.all_input,
+                error_class=_text(attrs.get("error.type")),
                 dedup_key=group,
                 precedence=precedence,
                 attrs={**kept, **extra},

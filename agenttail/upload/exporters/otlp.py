@@ -1,7 +1,10 @@
 """OTLP/HTTP to an OpenTelemetry Collector, encoded with the official opentelemetry-proto.
 
 Each event becomes a log record (``agenttail.<kind>``) with GenAI semantic-convention
-attributes; token usage becomes the ``gen_ai.client.token.usage`` histogram. Only 429, 502,
+attributes (time to first token as ``gen_ai.response.time_to_first_chunk`` in seconds) and every
+other metric column of the wire event as ``agenttail.<column>`` (``ttft_ms``, ``duration_ms``,
+``context_tokens``, ``history_len``, ``error_class``, costs); token usage becomes the
+``gen_ai.client.token.usage`` histogram. Only 429, 502,
 503, 504, timeouts and connection errors are retried, as the OTLP specification requires.
 
 The histogram records a request once, when it is first exported: a metric cannot take a value
@@ -130,6 +133,11 @@ def log_attributes(event: dict[str, Any]) -> list[KeyValue]:
         ("gen_ai.provider.name", provider(event)),
         ("gen_ai.request.model", event.get("model")),
         ("gen_ai.tool.name", event.get("tool_name")),
+    ]
+    ttft = event.get("ttft_ms")
+    pairs += [  # latency in the conventions' unit (seconds); agenttail.ttft_ms etc. follow
+        ("gen_ai.response.time_to_first_chunk", None if ttft is None else ttft / 1000),
+        ("error.type", event.get("error_class")),
     ]
     if kind == "llm_request":
         pairs += [
