@@ -51,21 +51,43 @@ class DocumentWatermark:
         return cls(parts[1], index, count)
 
 
+def split_items(document: Any, path: tuple[str, ...]) -> tuple[dict[str, Any], list[Any]] | None:
+    """(the document without the list at ``path``, that list); None when the document has no
+    object where the path needs one. A missing list is an empty one."""
+    if not path:
+        return ({}, document) if isinstance(document, list) else None
+    if not isinstance(document, dict):
+        return None
+    head, rest = path[0], path[1:]
+    header = {k: v for k, v in document.items() if k != head}
+    if not rest:
+        found = document.get(head)
+        return header, found if isinstance(found, list) else []
+    inner = split_items(document.get(head, {}), rest)
+    if inner is None:
+        return None
+    header[head] = inner[0]
+    return header, inner[1]
+
+
 class JsonDocumentReader:
     """Emits a header record (the document without its item list) and then one record per item.
 
-    The header (position -1) comes first in every pass that starts at item 0; item records carry
+    ``items_key`` says where the item list is: a key (``"requests"``), a path of keys
+    (``("data", "messages")``), ``()`` for a document that is itself a list (its header is
+    ``{}``), or None: an object document is one record (its header, no items) and a list
+    document is read as with ``()`` (Cline's ``ui_messages.json``). The
+    header (position -1) comes first in every pass that starts at item 0; item records carry
     their index as position.
     """
 
     name = "json_document"
     watermark_kind: type[Watermark] = DocumentWatermark
 
-    def __init__(self, items_key: str | None, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
-        """``items_key`` names the item list of an object document; None: an object document is
-        one record (its header), and a document that is itself a list (Cline's
-        ``ui_messages.json``) is read item by item after an empty header."""
-        self.items_key = items_key
+    def __init__(
+        self, items_key: str | tuple[str, ...] | None, max_bytes: int = MAX_DOCUMENT_BYTES
+    ) -> None:
+        self.items_path = (items_key,) if isinstance(items_key, str) else items_key
         self.max_bytes = max_bytes
 
     def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
@@ -88,16 +110,16 @@ class JsonDocumentReader:
             # Usually a half-written rewrite: nothing is consumed, the next change re-reads it.
             bad = DocumentWatermark(digest, 0, 0)
             return ReadResult([], bad, at_end=True, malformed=1, size=size)
-        if isinstance(document, list) and self.items_key is None:
-            document = {"": document}
-        if not isinstance(document, dict):
+        split: tuple[dict[str, Any], list[Any]] | None
+        if self.items_path is None:  # an object is its header; a list, its items
+            split = (document, []) if isinstance(document, dict) else split_items(document, ())
+        else:
+            split = split_items(document, self.items_path)
+        if split is None:
             return ReadResult([], DocumentWatermark(digest, 0, 0), True, malformed=1, size=size)
-        key = "" if self.items_key is None else self.items_key
-        raw_items = document.get(key)
-        items: list[Any] = raw_items if isinstance(raw_items, list) else []
+        header, items = split
         records: list[Record] = []
         if start == 0:
-            header = {k: v for k, v in document.items() if k != key}
             records.append(Record(header, HEADER_POSITION))
         end = min(len(items), start + max(1, limits.max_batch_records))
         malformed = 0

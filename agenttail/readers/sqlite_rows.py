@@ -12,12 +12,17 @@ before another committed) would be skipped by a pure keyset, so every read also 
 rows of a window behind the cursor it started from (``overlap``). A replaced database (another
 inode, or a table whose newest key is behind the cursor) is read from the start. The
 generalisation of ``sqlite_spans.py`` for any table.
+
+A bad row never fails the page: text that is not UTF-8 is decoded with replacement characters,
+and a row whose ordering columns are NULL or of another type than ``RowQuery.key_types`` cannot
+be paged, so it is left out and counted (a note in the read result).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -27,6 +32,14 @@ from agenttail.readers.sqlite_spans import connect_readonly
 from agenttail.watermarks import Watermark, WatermarkError, register_watermark_kind
 
 MAX_ROW_BATCH = 1000
+# What an ordering column may hold, as SQLite ``typeof`` names.
+KEY_TYPES = {
+    "number": ("integer", "real"),
+    "integer": ("integer",),
+    "text": ("text",),
+    "scalar": ("integer", "real", "text"),
+}
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,10 @@ class RowQuery:
     """What to read: ``SELECT <columns> FROM <table> AS t <joins>`` ordered by ``t.<order>``.
 
     ``overlap`` is how far behind the cursor a read starts from (in units of the first ordering
-    column) it looks again for late commits; 0 turns it off.
+    column) it looks again for late commits; 0 turns it off. ``key_types`` says what each
+    ordering column must hold (``KEY_TYPES``); other rows are skipped and counted. Declare
+    "number" for a numeric time: a stray text value would otherwise sort after every number
+    (SQLite's order) and carry the cursor past the rows written after it.
     """
 
     table: str
@@ -43,10 +59,25 @@ class RowQuery:
     joins: str = ""
     where: str = ""
     overlap: float = 60_000
+    key_types: tuple[str, str] = ("scalar", "scalar")
+
+    def pageable(self) -> str:
+        """The rows a keyset can page: ordering columns of the declared types."""
+        return " AND ".join(
+            f"typeof(t.{column}) IN ({', '.join(repr(t) for t in KEY_TYPES[kind])})"
+            for column, kind in zip(self.order, self.key_types, strict=True)
+        )
+
+    def unpageable_sql(self) -> str:
+        return f"SELECT count(*) FROM {self.table} AS t WHERE NOT ({self.pageable()})"
+
+    def newest_sql(self) -> str:
+        return f"SELECT max(t.{self.order[0]}) FROM {self.table} AS t WHERE {self.pageable()}"
 
     def _select(self) -> str:
         first, second = self.order
         extra = f" AND ({self.where})" if self.where else ""
+        extra += f" AND {self.pageable()}"
         return (
             f"SELECT {', '.join(self.columns)}, t.{first} AS _k1, t.{second} AS _k2 "
             f"FROM {self.table} AS t {self.joins} WHERE {{cond}}{extra} "
@@ -103,15 +134,25 @@ _START: tuple[Any, Any] = (-(2**62), "")  # before every row: numbers sort befor
 class SqliteRowReader:
     """Pages the rows of one ``RowQuery``; each record is one row as a dict of its columns.
 
-    Rows re-read from the overlap window carry ``overlap: True``.
+    Rows re-read from the overlap window carry ``overlap: True``. ``enrich(conn, rows)`` adds
+    related data to a page's rows inside the same snapshot (a span's attributes).
     """
 
     name = "sqlite_rows"
     watermark_kind: type[Watermark] = RowKeysetWatermark
 
-    def __init__(self, query: RowQuery, max_batch: int = MAX_ROW_BATCH) -> None:
+    def __init__(
+        self,
+        query: RowQuery,
+        max_batch: int = MAX_ROW_BATCH,
+        enrich: Callable[[sqlite3.Connection, list[Row]], None] | None = None,
+    ) -> None:
+        for kind in query.key_types:
+            if kind not in KEY_TYPES:
+                raise ValueError(f"key type {kind!r} is not one of {sorted(KEY_TYPES)}")
         self.query = query
         self.max_batch = max_batch
+        self.enrich = enrich
         self._page, self._overlap = query.page_sql(), query.overlap_sql()
 
     def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
@@ -125,12 +166,15 @@ class SqliteRowReader:
             else:
                 reset_reason = "replaced"
         conn = connect_readonly(path)
+        conn.text_factory = lenient_text
         try:
-            if not _has_table(conn, self.query.table):  # created lazily by the agent
+            if not has_table(conn, self.query.table):  # created lazily by the agent
                 mark = RowKeysetWatermark(_START, stat.st_dev, stat.st_ino)
                 return ReadResult([], mark, at_end=True, size=stat.st_size)
             conn.execute("BEGIN")  # one snapshot for the page and its overlap
-            if key != _START and _newest(conn, self.query) < key[0]:
+            if key != _START and _in_sqlite_order(_newest(conn, self.query)) < _in_sqlite_order(
+                key[0]
+            ):
                 key, reset_reason = _START, "rewound"  # replaced in place, emptied, restored
             rows = _fetch(conn, self._page, {"k1": key[0], "k2": key[1], "n": limit})
             at_end = len(rows) < limit
@@ -141,12 +185,17 @@ class SqliteRowReader:
                 low = key[0] - self.query.overlap
                 params = {"low": low, "k1": key[0], "k2": key[1], "n": self.max_batch}
                 behind = _fetch(conn, self._overlap, params)[::-1]
+            for row in behind:
+                row["overlap"] = True
+            page = [_public(row) for row in behind + rows]
+            if self.enrich is not None:
+                self.enrich(conn, page)
+            unpageable = conn.execute(self.query.unpageable_sql()).fetchone()[0] if at_end else 0
             conn.execute("COMMIT")
         finally:
             conn.close()
-        for row in behind:
-            row["overlap"] = True
-        records = [Record(_public(row), index) for index, row in enumerate(behind + rows)]
+        records = [Record(row, index) for index, row in enumerate(page)]
+        notes = [f"{unpageable} rows skipped: ordering columns NULL or mistyped"] * (unpageable > 0)
         return ReadResult(
             records=records,
             watermark=RowKeysetWatermark(end, stat.st_dev, stat.st_ino),
@@ -154,18 +203,30 @@ class SqliteRowReader:
             reset=reset_reason is not None,
             reset_reason=reset_reason,
             size=stat.st_size,
+            notes=notes,
         )
 
 
-def _has_table(conn: sqlite3.Connection, table: str) -> bool:
+def has_table(conn: sqlite3.Connection, table: str) -> bool:
     query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return conn.execute(query, [table]).fetchone() is not None
 
 
 def _newest(conn: sqlite3.Connection, query: RowQuery) -> Any:
     """The table's newest ordering key (-inf when empty): behind the cursor, the file changed."""
-    newest = conn.execute(f"SELECT max({query.order[0]}) FROM {query.table}").fetchone()[0]
+    newest = conn.execute(query.newest_sql()).fetchone()[0]
     return float("-inf") if newest is None else newest
+
+
+def _in_sqlite_order(value: Any) -> tuple[int, Any]:
+    """A sort key that orders mixed values as SQLite does: numbers before text."""
+    return (0, value) if isinstance(value, int | float) else (1, str(value))
+
+
+def lenient_text(raw: bytes) -> str:
+    """Text that is not UTF-8 still reads (with replacement characters): one bad row must not
+    fail the fetch of its whole page."""
+    return raw.decode("utf-8", "replace")
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
