@@ -81,13 +81,15 @@ def test_kimi_fixture(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("agent", "variable"),
-    [("droid", "DROID_SESSIONS_DIR"), ("openclaw", "OPENCLAW_STATE_DIR")],
+    [("droid", "DROID_SESSIONS_DIR"), ("openclaw", "OPENCLAW_STATE_DIR"), ("goose", None)],
 )
-def test_cumulative_and_archived_fixtures(tmp_path: Path, agent: str, variable: str) -> None:
-    """Droid's running totals, OpenClaw's reset archives and checkpoint twins."""
-    shutil.copytree(FIXTURES / agent / "root", tmp_path / "root")  # keeps Droid's mtimes
+def test_cumulative_and_archived_fixtures(tmp_path: Path, agent: str, variable: str | None) -> None:
+    """Droid's and Goose's running totals, OpenClaw's reset archives and checkpoint twins."""
+    root = tmp_path / "root" if variable else tmp_path / "goose" / "data" / "sessions"
+    shutil.copytree(FIXTURES / agent / "root", root)  # SQLite readers need a writable copy
     expected = json.loads((FIXTURES / agent / "expected.json").read_text())
-    report = agenttail_daily({**base_env(tmp_path), variable: str(tmp_path / "root")})
+    moved = {variable: str(root)} if variable else {"GOOSE_PATH_ROOT": str(tmp_path / "goose")}
+    report = agenttail_daily({**base_env(tmp_path), **moved})
     got = {d["date"]: {k: d[k] for k in TOKENS} for d in report["daily"]}
     want = {d["date"]: {k: d[k] for k in TOKENS} for d in expected["daily"]}
     assert got == want
