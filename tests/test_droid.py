@@ -162,6 +162,14 @@ def test_transcript_tool_calls(tmp_path: Path) -> None:
     )
 
 
+def test_roots_and_ccusage_list(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "USERPROFILE": str(tmp_path)}
+    for platform in ("linux", "darwin", "win32"):
+        assert DroidAgent().resolve_roots(env, platform) == [tmp_path / ".factory" / "sessions"]
+        listed = {**env, "DROID_SESSIONS_DIR": "/a, /b"}
+        assert DroidAgent().resolve_roots(listed, platform) == [Path("/a"), Path("/b")]
+
+
 def test_model_names_as_ccusage_reports_them() -> None:
     assert (
         normalize_model("custom:Claude-Opus-4.5-Thinking-[Anthropic]-0")

@@ -135,6 +135,8 @@ def test_model_project_and_roots_from_kimi_files(tmp_path: Path) -> None:
         both = {**env, "KIMI_SHARE_DIR": "/x", "KIMI_DATA_DIR": "/y"}
         assert KimiAgent().resolve_roots(both, platform) == [Path("/x")]
         assert KimiAgent().resolve_roots({**env, "KIMI_DATA_DIR": "/y"}, platform) == [Path("/y")]
+        listed = {**env, "KIMI_DATA_DIR": "/y,/z"}
+        assert KimiAgent().resolve_roots(listed, platform) == [Path("/y"), Path("/z")]
     assert priced_model("kimi-for-coding", 1_776_698_890_071) == "kimi-k2.5"
     assert priced_model("kimi-for-coding", 1_776_698_890_072) == "kimi-k2.6"
 

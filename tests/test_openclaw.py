@@ -48,6 +48,8 @@ def test_roots(tmp_path: Path, platform: str) -> None:
     assert roots == [tmp_path / d for d in (".openclaw", ".clawdbot", ".moltbot", ".moldbot")]
     moved = {**env, "OPENCLAW_STATE_DIR": "/srv/claw", "OPENCLAW_DIR": "/x"}
     assert OpenClawAgent().resolve_roots(moved, platform) == [Path("/srv/claw")]
+    listed = {**env, "OPENCLAW_DIR": "/a,/b"}
+    assert OpenClawAgent().resolve_roots(listed, platform) == [Path("/a"), Path("/b")]
 
 
 def test_rename_rewrite_and_twins_count_once(tmp_path: Path) -> None:

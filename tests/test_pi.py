@@ -207,6 +207,8 @@ def test_roots_follow_pi_and_ccusage_variables(tmp_path: Path, platform: str) ->
     assert PiAgent().resolve_roots(pi_own, platform) == [Path("/opt/pi/sessions")]
     ccusage = {**env, "PI_AGENT_DIR": "/data/pi-sessions"}
     assert PiAgent().resolve_roots(ccusage, platform) == [Path("/data/pi-sessions")]
+    listed = {**env, "PI_AGENT_DIR": "/a/s, /b/s"}
+    assert PiAgent().resolve_roots(listed, platform) == [Path("/a/s"), Path("/b/s")]
 
 
 # -- parity with ccusage 20 on a generated corpus --------------------------------------------

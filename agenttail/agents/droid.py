@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.fields import as_dict, as_int, with_total_fallback
 from agenttail.events import (
     EventKind,
@@ -221,3 +222,9 @@ class DroidAgent(Agent):
             transcript_events,
         ),
     )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """ccusage's ``DROID_SESSIONS_DIR`` list of sessions folders, else the default."""
+        return listed_dirs(env, platform, "DROID_SESSIONS_DIR") or super().resolve_roots(
+            env, platform
+        )

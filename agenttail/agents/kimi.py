@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.fields import as_dict
 from agenttail.agents.kimi_wire import KimiWire
 from agenttail.events import MetricEvent
@@ -107,3 +108,10 @@ class KimiAgent(Agent):
             subagent_wire_events,
         ),
     )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """``KIMI_SHARE_DIR`` (Kimi's own), else ccusage's ``KIMI_DATA_DIR`` list."""
+        if env.get("KIMI_SHARE_DIR", "").strip():
+            return super().resolve_roots(env, platform)
+        listed = listed_dirs(env, platform, "KIMI_DATA_DIR")
+        return listed or super().resolve_roots(env, platform)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.pi_session import PiSession
 from agenttail.events import MetricEvent
 from agenttail.readers.base import Record
@@ -59,3 +60,10 @@ class OpenClawAgent(Agent):
             transcript_events,
         ),
     )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """``OPENCLAW_STATE_DIR`` (OpenClaw's own), else ccusage's ``OPENCLAW_DIR`` list."""
+        if env.get("OPENCLAW_STATE_DIR", "").strip():
+            return super().resolve_roots(env, platform)
+        listed = listed_dirs(env, platform, "OPENCLAW_DIR")
+        return listed or super().resolve_roots(env, platform)

@@ -8,9 +8,11 @@ pitfalls are in ``pi_session``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.pi_session import PiSession, session_of_file
 from agenttail.events import MetricEvent
 from agenttail.readers.base import Record
@@ -34,3 +36,10 @@ class PiAgent(Agent):
     streams = (
         StreamSpec("session", JsonlReader(), ("*/*.jsonl",), session_of_file, session_events),
     )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """``PI_CODING_AGENT_DIR`` (pi's own), else ccusage's ``PI_AGENT_DIR`` folder list."""
+        if env.get("PI_CODING_AGENT_DIR", "").strip():
+            return super().resolve_roots(env, platform)
+        listed = listed_dirs(env, platform, "PI_AGENT_DIR")
+        return listed or super().resolve_roots(env, platform)
