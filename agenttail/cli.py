@@ -62,10 +62,43 @@ def main() -> None:
 @main.command()
 def run() -> None:
     """Run the daemon in the foreground (what the user service runs)."""
+    from agenttail.daemon.lifecycle import lock_holder
     from agenttail.daemon.supervise import serve
 
     paths, config = settings()
-    sys.exit(serve(paths, config, _agents(config)))
+    agents = _agents(config)
+    if sys.stderr.isatty() and lock_holder(paths.lock_file) is None:
+        for line in _first_steps(agents):
+            click.echo(f"agenttail: {line}", err=True)
+    sys.exit(serve(paths, config, agents))
+
+
+def _first_steps(agents: list[Agent]) -> list[str]:
+    """What a person starting the daemon by hand wants to know: what it found, what next."""
+    from agenttail.agents.base import discover
+
+    found, empty = [], []
+    for agent in agents:
+        sessions = {ref.session_id for ref in discover(agent)}
+        roots = ", ".join(str(root) for root in agent.roots())
+        if sessions:
+            found.append(f"{len(sessions):,} {agent.label()} sessions under {roots}")
+        else:
+            empty.append(agent)
+    lines = [f"found {text}" for text in found]
+    if not found:
+        for agent in empty[:3]:
+            roots = ", ".join(str(root) for root in agent.roots())
+            lines.append(f"no {agent.label()} sessions under {roots}")
+        lines.append("no agent sessions found yet; run `agenttail doctor` to see where it looks")
+    elif empty:
+        names = ", ".join(agent.label() for agent in empty)
+        lines.append(f"nothing yet from {names} (`agenttail doctor` shows where it looks)")
+    lines.append(
+        "running: new usage is read as it is written; now try `agenttail report daily` in "
+        "another terminal (Ctrl-C stops the daemon)"
+    )
+    return lines
 
 
 @main.command()

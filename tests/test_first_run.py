@@ -1,0 +1,107 @@
+"""What a new user meets (issue 8, item 19): ``agenttail run`` on a terminal says what it found
+and what to do next, and every command the README shows works as written after its quick
+start (the venv activated, so ``agenttail`` is on PATH)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from agenttail.cli import main
+from tests.helpers import ClaudeSession
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+NEXT_STEP = "now try `agenttail report daily`"
+
+
+def run_on_terminal(timeout: float = 60) -> str:
+    """``agenttail run`` with stdout and stderr on a pty, stopped by SIGTERM once it is ready;
+    returns what the terminal showed."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agenttail", "run"],
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while b"daemon_ready" not in seen and time.monotonic() < deadline:
+            seen += os.read(master, 65536)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        os.close(master)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+
+
+def test_run_on_a_terminal_says_what_it_found_and_what_next(claude_dir: Path) -> None:
+    for day in ("2026-11-01", "2026-11-02"):
+        session = ClaudeSession(claude_dir)
+        session.write(session.assistant(f"{day}T10:00:00Z", f"msg_{day}"))
+    screen = run_on_terminal()
+    assert f"found 2 Claude Code sessions under {claude_dir / 'projects'}" in screen
+    assert NEXT_STEP in screen
+
+
+def test_run_with_nothing_to_read_points_at_doctor(claude_dir: Path) -> None:
+    screen = run_on_terminal()
+    assert f"no Claude Code sessions under {claude_dir / 'projects'}" in screen
+    assert "run `agenttail doctor`" in screen
+
+
+def documented_commands() -> list[str]:
+    """Every ``agenttail ...`` line of the README's indented command blocks."""
+    lines = []
+    for raw in README.read_text().splitlines():
+        if raw.startswith("    agenttail "):
+            lines.append(raw.split("#", 1)[0].strip())
+    return lines
+
+
+def test_quick_start_puts_agenttail_on_path() -> None:
+    text = README.read_text()
+    install = next(line for line in text.splitlines() if "python3 -m venv .venv &&" in line)
+    assert ". .venv/bin/activate" in install  # every later bare `agenttail` then resolves
+
+
+def test_every_documented_command_parses(claude_dir: Path) -> None:
+    commands = documented_commands()
+    assert len(commands) >= 10
+    for line in commands:
+        words = shlex.split(line)[1:]
+        command: click.Command = main
+        while isinstance(command, click.Group) and words and words[0] in command.commands:
+            command = command.commands[words.pop(0)]
+        command.make_context(line, list(words))  # raises on an unknown option or value
+
+
+def test_documented_read_commands_work_as_written_on_the_venv_path(claude_dir: Path) -> None:
+    session = ClaudeSession(claude_dir)
+    session.write(session.assistant("2026-11-10T10:00:00Z", "msg_1"))
+    venv_bin = Path(sys.executable).parent
+    assert (venv_bin / "agenttail").exists()  # the console script an install provides
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    safe = ("agenttail scan", "agenttail report", "agenttail status", "agenttail config show")
+    ran = 0
+    for line in documented_commands():
+        if not line.startswith(safe) and line != "agenttail doctor":
+            continue
+        done = subprocess.run(
+            line, shell=True, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, (line, done.stderr)
+        ran += 1
+    assert ran >= 8
