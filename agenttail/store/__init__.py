@@ -11,6 +11,7 @@ nothing and re-reading the same bytes never adds a second event.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import time
@@ -108,6 +109,18 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
+@contextmanager
+def _schema_lock(path: Path) -> Iterator[None]:
+    """One process at a time migrates: two ``scan``s started together on a new store would
+    otherwise both add the same column (sqlite-utils checks, then alters, outside one lock)."""
+    fd = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # drops the lock
+
+
 class Store:
     """One connection to the store. Not shared between threads."""
 
@@ -124,9 +137,10 @@ class Store:
             # cold scan the default made commits the largest cost.
             self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
             self.db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
-            if self.db.journal_mode != "wal":
-                self.db.enable_wal()
-            migrations.apply(self.db)
+            with _schema_lock(path):
+                if self.db.journal_mode != "wal":
+                    self.db.enable_wal()
+                migrations.apply(self.db)
 
     @classmethod
     def ensure_schema(cls, path: Path) -> None:
