@@ -312,23 +312,27 @@ def non_utf8_file_name(case: Case, tree: Path) -> None:
 # -- Copilot's trace database ----------------------------------------------------------------
 
 
+def chat_span(db: GEN.TraceDb, span_id: str, end: int, output: int, input_tokens: int) -> None:
+    db.span(
+        span_id=span_id,
+        trace_id="t1",
+        name="chat gpt-4o",
+        start_time_ms=end - 100,
+        end_time_ms=end,
+        operation_name="chat",
+        response_model="gpt-4o",
+        input_tokens=input_tokens,
+        output_tokens=output,
+        cached_tokens=0,
+        chat_session_id="copilot-session-1",
+    )
+
+
 def trace_spans(case: Case, tree: Path) -> GEN.TraceDb:
     user = tree / "user-home" / ".config" / "Code" / "User"
     db = GEN.TraceDb(user / TRACES)
     for span_id, end, output in TRACE_SPANS:
-        db.span(
-            span_id=span_id,
-            trace_id="t1",
-            name="chat gpt-4o",
-            start_time_ms=end - 100,
-            end_time_ms=end,
-            operation_name="chat",
-            response_model="gpt-4o",
-            input_tokens=100,
-            output_tokens=output,
-            cached_tokens=0,
-            chat_session_id="copilot-session-1",
-        )
+        chat_span(db, span_id, end, output, input_tokens=100)
     return db
 
 
@@ -364,19 +368,7 @@ def trace_db_without_spans_table(case: Case) -> None:
 
 def trace_db_with_a_bad_row(case: Case) -> None:
     db = trace_spans(case, case.root)
-    db.span(
-        span_id="span-bad",
-        trace_id="t1",
-        name="chat gpt-4o",
-        start_time_ms=1_793_700_100_000,
-        end_time_ms=1_793_700_100_100,
-        operation_name="chat",
-        response_model="gpt-4o",
-        input_tokens=2**63 - 1,
-        output_tokens=1,
-        cached_tokens=0,
-        chat_session_id="copilot-session-1",
-    )
+    chat_span(db, "span-bad", 1_793_700_100_100, output=1, input_tokens=2**63 - 1)
     db.close()
 
 
