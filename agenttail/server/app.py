@@ -19,9 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agenttail import __version__
+from agenttail.server.batch import decode_batch, event_dicts
 from agenttail.server.limits import BadEncoding, Limits, TooLarge, decode_body
 from agenttail.server.openapi import openapi_document
-from agenttail.server.validation import InvalidBatch, validate_batch
+from agenttail.server.validation import InvalidBatch
 from agenttail.store.team import IngestBatch, TeamStore
 
 
@@ -84,7 +85,7 @@ def create_app(store: TeamStore, limits: Limits | None = None) -> Starlette:
                 return _error(413, "too_large", "body too large: send smaller batches")
         try:
             body = decode_body(bytes(raw), request.headers.get("content-encoding"), limits)
-            document = validate_batch(body)
+            document = decode_batch(body)
         except TooLarge as exc:
             return _error(413, "too_large", str(exc))
         except BadEncoding as exc:
@@ -92,14 +93,14 @@ def create_app(store: TeamStore, limits: Limits | None = None) -> Starlette:
         except InvalidBatch as exc:
             return _error(400, "invalid", exc.message, field=exc.field)
         key = request.headers.get("idempotency-key")
-        if key is not None and key != document["batch_id"]:
+        if key is not None and key != document.batch_id:
             return _error(
                 400, "invalid", "Idempotency-Key differs from batch_id", field="$.batch_id"
             )
-        source = document["source"]
-        if source.get("user") not in (None, user):
+        source = document.source
+        if source.user not in (None, user):
             return _error(403, "forbidden", "this token may not write for that user")
-        batch = IngestBatch(document["batch_id"], user, source["host_id"], document["events"])
+        batch = IngestBatch(document.batch_id, user, source.host_id, event_dicts(document))
         result = await run_in_threadpool(ingest, batch)
         if result is None:
             retry = str(limits.retry_after_s)

@@ -1,12 +1,12 @@
-"""Batches are checked against the published schema (schemas/agenttail.batch.v1.json).
+"""The published batch schema (schemas/agenttail.batch.v1.json) and the error a bad body raises.
 
 The schema is the one contract between exporter and receiver: it admits metric fields only
-(``additionalProperties: false`` everywhere), so a body carrying content is rejected, not stored.
+(unknown fields are refused everywhere; attrs are numbers, booleans or identifier-shaped labels),
+so a body carrying content is rejected, not stored. ``batch.py`` enforces it.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,32 +34,3 @@ def schema_document() -> dict[str, Any]:
             assert isinstance(loaded, dict)
             return loaded
     raise FileNotFoundError(f"{SCHEMA_FILE} is missing from the installation")
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(schema_document())
-
-
-def _path(parts: Any) -> str:
-    text = "$"
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
-
-
-def validate_batch(body: bytes) -> dict[str, Any]:
-    """The parsed batch, or InvalidBatch naming the field (JSON path) and what is wrong."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidBatch("$", f"not JSON: {exc}") from None
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_validator().iter_errors(document))
-    if error is not None:
-        raise InvalidBatch(_path(error.absolute_path), error.message[:300])
-    assert isinstance(document, dict)
-    return document

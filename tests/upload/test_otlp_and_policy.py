@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from agenttail.config import ConfigError, load_config
 from agenttail.store import Store
@@ -29,7 +30,7 @@ def test_otlp_logs_and_token_metric(receiver: Receiver, tmp_path: Path) -> None:
     scan()
     expected = stored_events()
     receiver.script(Fault(503, {"Retry-After": "3"}), Fault(200), Fault(502))
-    up = uploader(settings(receiver.url, exporter="otlp"), FakeClock())
+    up = uploader(settings(receiver.url, exporter="otlp", user="dev-alice"), FakeClock())
     try:
         assert up.flush(600).drained
     finally:
@@ -58,6 +59,16 @@ def test_otlp_logs_and_token_metric(receiver: Receiver, tmp_path: Path) -> None:
     assert points["input"].sum == sum(a["gen_ai.usage.input_tokens"] for a in llm)
     assert points["output"].sum == sum(a["gen_ai.usage.output_tokens"] for a in llm)
     assert otlp_attrs(points["input"])["gen_ai.request.model"] == "claude-sonnet-4-20250514"
+    # What a Collector -> ClickHouse/Prometheus pipeline keys on: the event id on every record,
+    # the session as gen_ai.conversation.id, cache reads and writes, and who sent it.
+    assert all(a["agenttail.event_id"] in expected for a in llm)
+    assert all(a["gen_ai.conversation.id"] for a in llm)
+    assert {a["gen_ai.usage.cache_read.input_tokens"] for a in llm} == {5000}
+    assert {a["gen_ai.usage.cache_write.input_tokens"] for a in llm} == {300}
+    logs = ExportLogsServiceRequest.FromString(receiver.requests[-3].body)
+    resource = otlp_attrs(logs.resource_logs[0].resource)
+    assert resource["service.name"] == "agenttail"
+    assert resource["host.id"] and resource["user.name"] == "dev-alice"
 
 
 def test_otlp_does_not_retry_what_the_spec_forbids(receiver: Receiver, tmp_path: Path) -> None:

@@ -145,8 +145,13 @@ def log_attributes(event: dict[str, Any]) -> list[KeyValue]:
             ("gen_ai.usage.output_tokens", event["output_tokens"]),
             ("gen_ai.usage.cache_read.input_tokens", event["cache_read_tokens"]),
             ("gen_ai.usage.cache_creation.input_tokens", event["cache_write_tokens"]),
+            # The conventions are renaming cache_creation to cache_write: send both names.
+            ("gen_ai.usage.cache_write.input_tokens", event["cache_write_tokens"]),
             ("gen_ai.usage.reasoning.output_tokens", event["reasoning_tokens"]),
         ]
+    ttft = event.get("ttft_ms")
+    if isinstance(ttft, int | float):
+        pairs.append(("gen_ai.response.time_to_first_chunk", ttft / 1000))
     for key, value in event.items():
         if key not in _GENAI_DONE and isinstance(value, Scalar):
             pairs.append((f"agenttail.{key}", value))
