@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +29,23 @@ def _upload(env: dict[str, str], deadline: float) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _sent(database: Path) -> int:
+    """Events the daemon has seen acknowledged so far (its own outbox counter)."""
+    conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(conn.execute("SELECT sent_events FROM upload_state").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _wait_for_progress(database: Path, timeout: float = 30.0) -> None:
+    """Until the running upload has had a batch acknowledged: the kill then lands mid-upload."""
+    before = _sent(database)
+    deadline = time.monotonic() + timeout
+    while _sent(database) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _team_rows(url: str) -> list[dict[str, Any]]:
@@ -68,7 +86,8 @@ def test_kill_nine_of_the_server_during_uploads_loses_and_doubles_nothing(
         if server.process is None or server.process.poll() is not None:
             server.start()
         uploading = _upload(env, deadline=30)
-        time.sleep(rng.uniform(0.3, 0.9))  # the upload is under way (its start-up is ~0.3 s)
+        _wait_for_progress(tmp_path / "dev" / "agenttail.db")
+        time.sleep(rng.uniform(0.0, 0.2))
         server.kill()  # mid-batch, mid-transaction or between requests
         uploading.kill()  # and the uploader with it: its last ack may be lost
         uploading.wait(timeout=60)
