@@ -34,7 +34,7 @@ UNKNOWN_SESSION = "unknown"
 STATUS_ERROR = 2  # OTel StatusCode.ERROR
 MAX_TRACES = 2000  # trace -> (session, model) kept for records that lack them
 
-CHAT_SPAN, INFERENCE_LOG, TURN_LOG = 3, 2, 1  # precedence within a trace's tokens group
+CHAT_SPAN, INFERENCE_LOG, TURN_LOG = 3, 2, 1  # precedence within a tokens group
 INFERENCE_EVENT = "gen_ai.client.inference.operation.details"
 TURN_EVENT = "copilot_chat.agent.turn"
 SESSION_KEYS = (
