@@ -32,9 +32,11 @@ def trace_db(tmp_path: Path) -> GEN.TraceDb:
     return GEN.TraceDb(user / "globalStorage" / "github.copilot-chat" / "agent-traces.db")
 
 
-def chat_span(db: GEN.TraceDb, span_id: str, end: float, input_tokens: float = 100) -> None:
+def chat_span(
+    db: GEN.TraceDb, span_id: str, end: float, input_tokens: float = 100, start: int = 0
+) -> None:
     db.span(
-        span_id=span_id, trace_id="t", name="chat gpt-4o", start_time_ms=int(end) - 200,
+        span_id=span_id, trace_id="t", name="chat gpt-4o", start_time_ms=start or int(end) - 200,
         end_time_ms=end, operation_name="chat", response_model="gpt-4o",
         input_tokens=input_tokens, output_tokens=10, cached_tokens=0, chat_session_id="s1",
     )  # fmt: skip
@@ -217,3 +219,19 @@ def test_an_unreadable_project_folder_is_named(claude_dir: Path) -> None:
         assert json.loads(run("report", "daily", "--json"))["totals"]["input_tokens"] == 8
     finally:
         folder.chmod(0o755)
+
+
+def test_a_trace_row_ending_in_the_far_future_does_not_stall_the_cursor(tmp_path: Path) -> None:
+    db = trace_db(tmp_path)
+    chat_span(db, "good-0", T0)
+    chat_span(db, "year-3000", 32_503_680_000_000.0)
+    chat_span(db, "inf", float("inf"), start=int(T0))
+    agenttail_cli(dict(os.environ), "scan")
+    for index in range(1, 4):  # spans that end later than the first read's good span
+        chat_span(db, f"good-{index}", T0 + index * 60_000)
+    db.close()
+    agenttail_cli(dict(os.environ), "scan")
+    report = cli_json("report", "daily", "--timezone", "UTC")
+    assert (report["totals"]["requests"], report["totals"]["input_tokens"]) == (4, 400)
+    (stream,) = cli_json("status")["streams"]
+    assert stream["notice"].startswith("2 spans skipped")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.readers.base import ReadLimits, ReadResult, Record
 from agenttail.watermarks import Watermark, WatermarkError, register_watermark_kind
 
@@ -72,10 +73,16 @@ ATTRIBUTE_KEYS = (
 )
 
 _COLUMNS = ", ".join(SPAN_COLUMNS)
-# A row whose cursor columns are not a number and a text cannot be paged: it is skipped and
-# counted (``_UNPAGEABLE``), never allowed to fail the read of every other span.
-_PAGEABLE = "typeof(end_time_ms) IN ('integer', 'real') AND typeof(span_id) = 'text'"
+# A row whose cursor columns are not a number and a text cannot be paged, and one that ends
+# more than a year from now (an infinite or corrupt end time) would move the cursor past every
+# span still to come: both are skipped and counted (``_UNPAGEABLE``), never allowed to fail or
+# stall the read of every other span. A future row is read once its time has come.
+_PAGEABLE = (
+    "typeof(end_time_ms) IN ('integer', 'real') AND typeof(span_id) = 'text'"
+    " AND end_time_ms <= :latest"
+)
 _UNPAGEABLE = f"SELECT count(*) FROM spans WHERE NOT ({_PAGEABLE})"
+FUTURE_SLACK_MS = 366 * 86_400_000
 _PAGE = f"""
 SELECT {_COLUMNS} FROM spans
 WHERE {_PAGEABLE} AND (end_time_ms > :t OR (end_time_ms = :t AND span_id > :id))
@@ -147,10 +154,14 @@ class SqliteSpanReader:
     watermark_kind: type[Watermark] = SpanKeysetWatermark
 
     def __init__(
-        self, overlap_ms: float = DEFAULT_OVERLAP_MS, max_batch: int = MAX_SPAN_BATCH
+        self,
+        overlap_ms: float = DEFAULT_OVERLAP_MS,
+        max_batch: int = MAX_SPAN_BATCH,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.overlap_ms = overlap_ms
         self.max_batch = max_batch
+        self.clock = clock
 
     def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
         stat = path.stat()
@@ -168,18 +179,20 @@ class SqliteSpanReader:
                 reset_reason = _why_invalid(conn, stat, watermark)
                 if reset_reason is None:
                     t, span_id = watermark.end_time_ms, watermark.span_id
-            rows = _fetch(conn, _PAGE, {"t": t, "id": span_id, "n": limit})
+            latest = float(now_ms(self.clock) + FUTURE_SLACK_MS)
+            rows = _fetch(conn, _PAGE, {"t": t, "id": span_id, "n": limit, "latest": latest})
             at_end = len(rows) < limit
             end_t, end_id = t, span_id
             if rows:
                 end_t, end_id = float(rows[-1]["end_time_ms"]), rows[-1]["span_id"]
             overlap: list[dict[str, Any]] = []
             if self.overlap_ms > 0 and (t > 0 or span_id):
-                params = {"low": t - self.overlap_ms, "t": t, "id": span_id, "n": self.max_batch}
+                params = {"low": t - self.overlap_ms, "t": t, "id": span_id}
+                params |= {"n": self.max_batch, "latest": latest}
                 overlap = _fetch(conn, _OVERLAP, params)[::-1]
             spans = overlap + rows
             _attach_attributes(conn, spans)
-            unpageable = conn.execute(_UNPAGEABLE).fetchone()[0]
+            unpageable = conn.execute(_UNPAGEABLE, {"latest": latest}).fetchone()[0]
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -193,7 +206,10 @@ class SqliteSpanReader:
             reset=reset_reason is not None,
             reset_reason=reset_reason,
             size=stat.st_size,
-            notes=[f"{unpageable} spans skipped: end time not a number or span id not text"]
+            notes=[
+                f"{unpageable} spans skipped: end time not a number or in the future,"
+                " or span id not text"
+            ]
             if unpageable
             else [],
         )
