@@ -426,6 +426,29 @@ def row(db: sqlite3.Connection, table: str, *values: Any) -> None:
     db.execute(f"INSERT INTO {table} VALUES ({marks})", [*keys, json.dumps(data)])
 
 
+def step_usage(rng: random.Random, style: str) -> dict[str, Any]:
+    """One API call's usage as OpenCode writes it (``style``: v6, v5 or none), with its cost
+    and what agenttail counts for it."""
+    fresh, out = rng.randint(1, 20_000), rng.randint(5, 3_000)
+    reasoning = rng.choice((0, rng.randint(1, 900)))
+    read, write = rng.randint(0, 80_000), rng.randint(0, 6_000)
+    tokens: dict[str, Any] = {
+        "input": fresh,
+        "output": out,
+        "reasoning": reasoning,
+        "cache": {"read": read, "write": write},
+    }
+    ours_out = out
+    if style == "v6":  # output excludes reasoning; total holds everything
+        tokens["total"] = fresh + out + reasoning + read + write
+        ours_out = out + reasoning
+    elif style == "v5":  # reasoning inside output; total without it again
+        tokens["total"] = fresh + out + read + write
+    ours = {"input": fresh, "output": ours_out, "cache_read": read, "cache_write": write}
+    ours["reasoning"] = reasoning
+    return {"tokens": tokens, "cost": round(rng.uniform(0.0001, 0.1), 6), "ours": ours}
+
+
 def ccusage_extra(tokens: dict[str, Any]) -> int:
     """ccusage 20's tokens outside its four columns: reasoning, plus any excess of ``total``."""
     known = tokens["input"] + tokens["output"] + tokens["reasoning"]
@@ -452,7 +475,7 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
         ("google", "gemini-2.5-pro"),
     )
     db.execute("INSERT INTO project VALUES ('prj', '/home/dev/api', 'git', 0, 0)")
-    forkable: list[tuple[str, list[tuple[str, dict[str, Any], datetime]]]] = []
+    forkable: list[tuple[str, list[tuple[str, dict[str, Any], datetime, list[Any]]]]] = []
     for s in range(sessions):
         clock = Clock(rng, START + timedelta(days=s % max(1, days), minutes=13 * s))
         session_id = next_id("ses")
@@ -462,7 +485,7 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
             SESSION_ROW,
             (session_id, parent, "slug", canary("TITLE", kind, s), ms(created), ms(created)),
         )
-        kept: list[tuple[str, dict[str, Any], datetime]] = []
+        kept: list[tuple[str, dict[str, Any], datetime, list[Any]]] = []
         for turn in range(rng.randint(2, 4)):
             user_id, moment = next_id("msg"), clock.tick()
             user = {
@@ -474,31 +497,16 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
             row(db, "message", user_id, session_id, ms(moment), ms(moment), user)
             text = {"type": "text", "text": canary("PROMPT", kind, turn)}
             row(db, "part", next_id("prt"), user_id, session_id, ms(moment), ms(moment), text)
-            for _step in range(rng.randint(1, 3)):
+            for _reply in range(rng.randint(1, 3)):
                 provider, model = rng.choice(providers)
-                start, end = clock.tick(), clock.tick(2, 40)
-                fresh, out, reasoning = (
-                    rng.randint(1, 20_000),
-                    rng.randint(5, 3_000),
-                    rng.choice((0, rng.randint(1, 900))),
-                )
-                read, write = rng.randint(0, 80_000), rng.randint(0, 6_000)
                 style = rng.choice(("v6", "v6", "v5", "none"))
-                tokens: dict[str, Any] = {
-                    "input": fresh,
-                    "output": out,
-                    "reasoning": reasoning,
-                    "cache": {"read": read, "write": write},
-                }
-                if style == "v6":  # output excludes reasoning; total holds everything
-                    tokens["total"] = fresh + out + reasoning + read + write
-                    ours_out = out + reasoning
-                elif style == "v5":  # reasoning inside output; total without it again
-                    tokens["total"] = fresh + out + read + write
-                    ours_out = out
-                else:
-                    ours_out = out
-                cost = round(rng.uniform(0.0001, 0.3), 6)
+                with_steps = rng.random() < 0.8  # builds before step parts: the message only
+                start = clock.tick()
+                steps = [step_usage(rng, style) for _ in range(rng.choice((1, 1, 2, 3)))]
+                step_ends = [clock.tick(2, 40) for _ in steps]
+                end = step_ends[-1]
+                tokens = steps[-1]  # OpenCode keeps only the last step's tokens on the message
+                cost = round(sum(step["cost"] for step in steps), 6)
                 msg_id = next_id("msg")
                 data = {
                     "role": "assistant",
@@ -510,7 +518,7 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
                     "agent": "build",
                     "path": {"cwd": "/home/dev/api", "root": "/home/dev/api"},
                     "cost": cost,
-                    "tokens": tokens,
+                    "tokens": tokens["tokens"],
                     "finish": "stop",
                 }
                 streaming = {
@@ -531,6 +539,7 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
                 )
                 text = {"type": "text", "text": canary("RESPONSE", kind, turn)}
                 row(db, "part", next_id("prt"), msg_id, session_id, ms(start), ms(start), text)
+                parts: list[dict[str, Any]] = []
                 if rng.random() < 0.5:
                     state = {
                         "status": "completed",
@@ -548,28 +557,37 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
                     }
                     row(db, "part", next_id("prt"), msg_id, session_id, ms(start), ms(end), tool)
                     exp.tool_calls += 1
-                exp.ours(
-                    start,
-                    model,
-                    input=fresh,
-                    output=ours_out,
-                    cache_read=read,
-                    cache_write=write,
-                    reasoning=reasoning,
-                )
+                for usage, step_end in zip(steps, step_ends, strict=True):
+                    if with_steps:
+                        part = {"type": "step-finish", "reason": "tool-calls", "snapshot": "a1"}
+                        part |= {"cost": usage["cost"], "tokens": usage["tokens"]}
+                        parts.append(part)
+                        row(
+                            db,
+                            "part",
+                            next_id("prt"),
+                            msg_id,
+                            session_id,
+                            ms(step_end),
+                            ms(step_end),
+                            part,
+                        )
+                    if with_steps or usage is tokens:  # each step is one API call
+                        exp.ours(step_end if with_steps else start, model, **usage["ours"])
+                last = tokens["tokens"]
                 exp.theirs(
                     start,
                     model,
-                    input=fresh,
-                    output=out,
-                    cache_read=read,
-                    cache_write=write,
-                    reasoning=ccusage_extra(tokens),
+                    input=last["input"],
+                    output=last["output"],
+                    cache_read=last["cache"]["read"],
+                    cache_write=last["cache"]["write"],
+                    reasoning=ccusage_extra(last),
                 )
-                kept.append((msg_id, data, start))
+                kept.append((msg_id, data, start, parts))
         forkable.append((session_id, kept))
         if kind == "opencode" and s % 3 == 1:  # legacy file of a message also in the database
-            msg_id, data, _ = kept[0]
+            msg_id, data, _, _ = kept[0]
             folder = data_dir / "storage" / "message" / session_id
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{msg_id}.json").write_text(
@@ -583,8 +601,11 @@ def opencode_store(home: Path, rng: random.Random, sessions: int, days: int, kin
             SESSION_ROW,
             (fork_id, None, "slug2", "fork (fork #1)", ms(later), ms(later)),
         )
-        for _msg_id, data, start in source:
-            row(db, "message", next_id("msg"), fork_id, ms(later), ms(later), data)
+        for _msg_id, data, start, parts in source:
+            copy_id = next_id("msg")
+            row(db, "message", copy_id, fork_id, ms(later), ms(later), data)
+            for part in parts:  # the fork clones parts too, under new ids
+                row(db, "part", next_id("prt"), copy_id, fork_id, ms(later), ms(later), part)
             tokens = data["tokens"]
             exp.theirs(
                 start,

@@ -98,7 +98,7 @@ def test_a_legacy_file_of_a_database_message_merges_into_it() -> None:
     legacy = Record({"id": "msg_1", "sessionID": "ses_1", **data}, -1)
     events = convert(legacy, row("msg_1", "ses_1", data, session_created=T0 - 1))
     assert len({e.event_id for e in events}) == 1 and len(counted(events)) == 1
-    assert max(events, key=lambda e: e.rank()).precedence == 2  # the database copy wins
+    assert max(events, key=lambda e: e.rank()).precedence == 4  # the database copy wins
 
 
 def test_tool_parts_become_tool_calls() -> None:
@@ -143,3 +143,28 @@ def test_a_failed_response_is_an_api_error_classified_by_name() -> None:
     (event,) = convert(row("msg_1", "ses_1", data, session_created=T0))
     assert event.kind == EventKind.API_ERROR and event.error_class == "ProviderAuthError"
     assert event.ok is False and event.model == "claude-sonnet-4-5"
+
+
+def step(part_id: str, message: dict[str, Any], session: str, ts: int, **tokens: Any) -> Record:
+    data = {"type": "step-finish", "reason": "tool-calls", "cost": 0.001}
+    data["tokens"] = {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}}
+    data["tokens"] |= tokens
+    fields = {"id": part_id, "message_id": "msg_1", "session_id": session, "time_created": ts}
+    fields |= {"time_updated": ts, "data": json.dumps(data), "message": json.dumps(message)}
+    return Record(fields | {"session_created": T0 - 1000}, 0)
+
+
+def test_a_message_over_several_steps_counts_every_step_not_only_the_last() -> None:
+    """OpenCode overwrites a message's tokens at each step (anomalyco/opencode#42324)."""
+    last = {"input": 30, "output": 5, "cache": {"read": 900, "write": 0}}
+    message = assistant(T0, **last)
+    events = convert(
+        row("msg_1", "ses_1", message, session_created=T0 - 1000),
+        step("prt_a", message, "ses_1", T0 + 1000, input=20, output=40, cache={"read": 800}),
+        step("prt_b", message, "ses_1", T0 + 2000, **last),
+    )
+    kept = counted(events)
+    assert len(kept) == 2 and {e.attrs["message_id"] for e in kept} == {"msg_1"}
+    assert sum(e.input_tokens for e in kept) == 50 and sum(e.output_tokens for e in kept) == 45
+    assert sum(e.cache_read_tokens for e in kept) == 1700
+    assert {e.recorded_cost_nusd for e in kept} == {1_000_000}  # each step's own cost

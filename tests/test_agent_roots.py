@@ -54,3 +54,15 @@ def test_amp_on_windows_looks_in_local_and_roaming_app_data() -> None:
     assert roots(AmpAgent) == [HOME / ".local" / "share" / "amp"]
     found = roots(AmpAgent, "win32", LOCALAPPDATA="C:/L", APPDATA="C:/R")
     assert found == [Path("C:/L/amp"), Path("C:/R/amp"), WIN_HOME / ".local" / "share" / "amp"]
+
+
+def test_one_database_file_is_found_as_each_stream_that_reads_it(tmp_path: Path) -> None:
+    import shutil
+
+    from agenttail.agents.base import discover
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "opencode" / "root"
+    shutil.copytree(fixture, tmp_path / "opencode")
+    found = {(ref.path.name, ref.kind) for ref in discover(OpenCodeAgent([tmp_path / "opencode"]))}
+    assert {("opencode.db", "messages"), ("opencode.db", "parts")} <= found
+    assert any(kind == "legacy_message" for _, kind in found)

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from agenttail.agents.opencode import MESSAGES, TOOL_PARTS
+from agenttail.agents.opencode import MESSAGES, PARTS
 from agenttail.readers.base import ReadLimits
 from agenttail.readers.sqlite_rows import RowKeysetWatermark, RowQuery, SqliteRowReader
 from agenttail.watermarks import Watermark
@@ -80,7 +80,7 @@ def test_only_metric_fields_leave_sqlite(tmp_path: Path) -> None:
     conn.execute("INSERT INTO part VALUES ('p2', 'msg_0', 'ses_1', 1, 3, ?)", [json.dumps(text)])
     (message_row,) = Follow(tmp_path / "opencode.db").read()
     assert "summary" not in json.loads(str(message_row["data"]))
-    (tool,) = Follow(tmp_path / "opencode.db", TOOL_PARTS).read()  # the text part is not read
+    (tool,) = Follow(tmp_path / "opencode.db", PARTS).read()  # the text part is not read
     assert "CANARY" not in json.dumps(tool) and json.loads(str(tool["data"]))["tool"] == "bash"
 
 

@@ -125,7 +125,7 @@ def test_a_commit_to_a_wal_database_queues_every_stream_reading_it(tmp_path: Pat
             assert ref.path == root / "opencode.db"
             kinds.add(ref.kind)
             queue.done(ref)
-        assert kinds == {"messages", "tool_parts"}
+        assert kinds == {"messages", "parts"}
     finally:
         watcher.stop()
         db.close()

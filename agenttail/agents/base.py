@@ -289,11 +289,12 @@ def discover(agent: Agent, problems: list[DiscoveryProblem] | None = None) -> It
     """Every stream file of ``agent`` under its existing roots.
 
     Roots that are the same folder (a symlinked ``~/.config/claude``) are walked once. Folders
-    that exist but cannot be read are appended to ``problems``.
+    that exist but cannot be read are appended to ``problems``. A file may be several streams
+    (OpenCode's database: messages, and parts), each found once.
     """
     unreadable: dict[str, str] = {}
     roots: set[str] = set()
-    seen: set[Path] = set()
+    seen: set[tuple[Path, str]] = set()
     for root in agent.roots():
         real = os.path.realpath(root)
         if real in roots or not root.is_dir():
@@ -303,9 +304,9 @@ def discover(agent: Agent, problems: list[DiscoveryProblem] | None = None) -> It
             for pattern in spec.patterns:
                 for name in _files_matching(str(root), pattern.split("/"), unreadable):
                     path = Path(name)
-                    if path in seen:
+                    if (path, spec.kind) in seen:
                         continue
-                    seen.add(path)
+                    seen.add((path, spec.kind))
                     yield StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path)))
     if problems is not None:
         problems += [DiscoveryProblem(agent.name, utf8_text(p), e) for p, e in unreadable.items()]

@@ -5,9 +5,11 @@
 A message row is updated in place while its response streams; re-reading it gives the same
 event id with grown tokens. ``tokens.output`` excludes reasoning in current builds (the total
 says so) and includes it in older ones. ``cost`` is OpenCode's own figure, kept as the recorded
-cost. A fork clones messages under new ids into a session created after them: copies share a
-group keyed by (created, provider, model) with the original and rank below it, so a fork is
-counted once. Kilo CLI (``kilo.db``) is the same store. See notes/formats-agents-ccusage.md.
+cost. A message that called tools spans several API calls, one ``step-finish`` part each, and
+keeps only the last one's tokens: its steps are counted instead. A fork clones messages (and
+parts) under new ids into a session created after them: copies share a group keyed by (created,
+provider, model) with the original and rank below it, so a fork is counted once. Kilo CLI
+(``kilo.db``) is the same store. See notes/formats-agents-ccusage.md.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from agenttail.readers.json_document import JsonDocumentReader
 from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
 
 AGENT = "opencode"
-ORIGINAL, LEGACY_FILE, FORK_COPY = 2, 1, 0  # precedence within a copy group
+# Precedence within the group of one message (keyed by its creation time, provider and model):
+# its steps, then itself, then its legacy file, then the copies a fork made of them.
+STEP, MESSAGE, LEGACY_FILE, FORK_STEP, FORK_MESSAGE = 5, 4, 3, 2, 1
 TOOL_OK = {"completed": True, "error": False}
 
 
@@ -73,11 +77,17 @@ def _json(value: object) -> dict[str, Any]:
 
 
 class OpenCodeStore:
-    """Messages and tool parts of an OpenCode-format store (database rows or legacy files).
+    """Messages, steps and tool parts of an OpenCode-format store (rows or legacy files).
 
-    A database message row carries ``id, session_id, time_created, time_updated, data`` and,
-    joined from ``session``, ``session_created``, ``session_parent``, ``session_directory``.
-    A legacy message file is the message document itself (``id``, ``sessionID`` inside).
+    A message row carries ``id, session_id, time_created, time_updated, data`` and, joined
+    from ``session``, ``session_created``, ``session_parent``, ``session_directory``. A part row
+    carries ``message_id`` and the ``message`` it belongs to (its metric fields) as well. A legacy
+    message file is the message document itself (``id``, ``sessionID`` inside).
+
+    One API call is one ``step-finish`` part: a message that called tools spans several steps,
+    and its own ``tokens`` are the last step's only (``cost`` is their sum). Steps and their
+    message share a group in which steps rank first, so a message counts by its steps when
+    they are known and by itself otherwise (legacy files, builds without steps).
     """
 
     def __init__(self, agent: str, context: AgentContext) -> None:
@@ -90,10 +100,12 @@ class OpenCodeStore:
             row = record.data
             if "data" in row and "session_id" in row:
                 data = _json(row.get("data"))
-                if "message_id" in row:
-                    self._part(row, data)
-                else:
+                if "message_id" not in row:
                     self._message(row, data, from_file=False)
+                elif data.get("type") == "step-finish":
+                    self._step(row, data)
+                elif data.get("type") == "tool":
+                    self._tool(row, data)
             elif row.get("role"):
                 self._message(row, row, from_file=True)
         return self.out
@@ -103,8 +115,6 @@ class OpenCodeStore:
             return
         message_id = row.get("id") or data.get("id")
         session = row.get("session_id") or data.get("sessionID")
-        model = data.get("modelID")
-        tokens = data.get("tokens")
         if not isinstance(message_id, str) or not isinstance(session, str):
             return
         created = _ms(as_dict(data.get("time")).get("created")) or _ms(row.get("time_created"))
@@ -112,49 +122,100 @@ class OpenCodeStore:
             return
         error = as_dict(data.get("error")).get("name")
         if isinstance(error, str) and error:
-            self._error(message_id, session, created, error, model, row)
-        if not isinstance(model, str) or not model or not isinstance(tokens, dict):
+            self._error(message_id, session, created, error, data.get("modelID"), row)
+        tokens = data.get("tokens")
+        if not isinstance(tokens, dict):
             return
-        counts = opencode_tokens(tokens)
-        if counts.all_input + counts.output_tokens == 0:
+        copy = self._copied(row, created)
+        precedence = LEGACY_FILE if from_file else (FORK_MESSAGE if copy else MESSAGE)
+        completed = _ms(as_dict(data.get("time")).get("completed"))
+        self._request(
+            key=message_id,
+            row=row,
+            message=data,
+            session=session,
+            ts=created,
+            counts=opencode_tokens(tokens),
+            cost=data.get("cost"),
+            precedence=precedence,
+            duration_ms=float(completed - created) if completed else None,
+        )
+
+    def _step(self, row: dict[str, Any], data: dict[str, Any]) -> None:
+        message = _json(row.get("message"))
+        part_id, session = row.get("id"), row.get("session_id")
+        tokens = data.get("tokens")
+        created = _ms(as_dict(message.get("time")).get("created"))
+        if not isinstance(part_id, str) or not isinstance(session, str):
             return
-        provider = data.get("providerID") if isinstance(data.get("providerID"), str) else None
+        if not isinstance(tokens, dict) or created is None:
+            return
+        self._request(
+            key=part_id,
+            row=row,
+            message=message,
+            session=session,
+            ts=_ms(row.get("time_created")) or created,
+            counts=opencode_tokens(tokens),
+            cost=data.get("cost"),
+            precedence=FORK_STEP if self._copied(row, created) else STEP,
+            duration_ms=None,
+        )
+
+    @staticmethod
+    def _copied(row: dict[str, Any], created: int) -> bool:
+        """Older than its own session: a message cloned by a fork (or one of its steps)."""
         session_created = _ms(row.get("session_created"))
-        if from_file:
-            precedence = LEGACY_FILE
-        elif session_created is not None and created < session_created:
-            precedence = FORK_COPY  # older than its own session: cloned by a fork
-        else:
-            precedence = ORIGINAL
-        path = as_dict(data.get("path"))
+        return session_created is not None and created < session_created
+
+    def _request(
+        self,
+        *,
+        key: str,
+        row: dict[str, Any],
+        message: dict[str, Any],
+        session: str,
+        ts: int,
+        counts: TokenCounts,
+        cost: object,
+        precedence: int,
+        duration_ms: float | None,
+    ) -> None:
+        model = message.get("modelID")
+        created = _ms(as_dict(message.get("time")).get("created"))
+        if not isinstance(model, str) or not model or counts.is_zero():
+            return
+        provider = message.get("providerID")
+        provider = provider if isinstance(provider, str) and provider else None
+        path = as_dict(message.get("path"))
         project = path.get("root") or path.get("cwd") or row.get("session_directory")
-        attrs: dict[str, Any] = {"message_id": message_id}
+        attrs: dict[str, Any] = {"message_id": row.get("message_id") or key}
         if provider:
             attrs["provider"] = provider
-        if isinstance(data.get("mode"), str):
-            attrs["agent_mode"] = data["mode"]
+        if isinstance(message.get("mode"), str):
+            attrs["agent_mode"] = message["mode"]
         if isinstance(row.get("session_parent"), str):
             attrs["parent_session_id"] = row["session_parent"]
-        completed = _ms(as_dict(data.get("time")).get("completed"))
+        parent = message.get("parentID")
         self.out.append(
             MetricEvent(
-                event_id=stable_id(self.agent, "llm_request", message_id),
+                event_id=stable_id(self.agent, "llm_request", key),
                 kind=EventKind.LLM_REQUEST,
                 agent=self.agent,
                 session_id=session,
-                ts_ms=created,
-                run_id=stable_id(self.agent, "run", session, data["parentID"])
-                if isinstance(data.get("parentID"), str)
+                ts_ms=ts,
+                run_id=stable_id(self.agent, "run", session, parent)
+                if isinstance(parent, str)
                 else None,
                 project=project if isinstance(project, str) and project else None,
                 model=model,
                 **counts.fields(),
                 cost_nusd=cost_nusd(model, counts, provider),
                 # OpenCode writes 0 for a model it has no price for: that is no figure at all
-                recorded_cost_nusd=nusd_from_usd(data.get("cost")) or None,
+                recorded_cost_nusd=nusd_from_usd(cost) or None,
                 context_tokens=counts.all_input,
-                duration_ms=float(completed - created) if completed else None,
-                seq=as_int(row.get("time_updated")) or (completed or 0),
+                duration_ms=duration_ms,
+                seq=as_int(row.get("time_updated")),
                 dedup_key=stable_id(self.agent, "copy", created, provider, model),
                 precedence=precedence,
                 attrs=attrs,
@@ -186,9 +247,7 @@ class OpenCodeStore:
             )
         )
 
-    def _part(self, row: dict[str, Any], data: dict[str, Any]) -> None:
-        if data.get("type") != "tool":
-            return
+    def _tool(self, row: dict[str, Any], data: dict[str, Any]) -> None:
         call_id, session = data.get("callID"), row.get("session_id")
         if not isinstance(call_id, str) or not isinstance(session, str):
             return
@@ -199,7 +258,6 @@ class OpenCodeStore:
         if ts is None:
             return
         status = state.get("status")
-        message_id = row.get("message_id")
         self.out.append(
             MetricEvent(
                 event_id=stable_id(self.agent, "tool_call", session, call_id),
@@ -207,18 +265,21 @@ class OpenCodeStore:
                 agent=self.agent,
                 session_id=session,
                 ts_ms=ts,
-                run_id=None,
                 tool_name=data.get("tool") if isinstance(data.get("tool"), str) else None,
                 ok=TOOL_OK.get(status) if isinstance(status, str) else None,
                 duration_ms=float(end - start) if start and end else None,
                 seq=as_int(row.get("time_updated")),
-                attrs={"tool_call_id": call_id, "message_id": message_id, "tool_status": status},
+                attrs={
+                    "tool_call_id": call_id,
+                    "message_id": row.get("message_id"),
+                    "tool_status": status,
+                },
             )
         )
 
 
-def _json_field(path: str) -> str:
-    return f"json_extract(t.data, '$.{path}')"
+def _json_field(path: str, table: str = "t") -> str:
+    return f"json_extract({table}.data, '$.{path}')"
 
 
 def _valid_and(path: str, value: str) -> str:
@@ -229,6 +290,17 @@ def _valid_and(path: str, value: str) -> str:
 # Only the metric fields of ``data`` leave SQLite: text lives in parts, and parts' text never
 # is selected at all.
 _MESSAGE_FIELDS = ("role", "modelID", "providerID", "time", "tokens", "cost", "path", "parentID")
+_SESSION = (
+    "s.time_created AS session_created",
+    "s.parent_id AS session_parent",
+    "s.directory AS session_directory",
+)
+
+
+def _metric_fields(table: str, fields: tuple[str, ...]) -> str:
+    return ", ".join(f"'{f}', {_json_field(f, table)}" for f in fields)
+
+
 MESSAGES = RowQuery(
     table="message",
     columns=(
@@ -236,18 +308,14 @@ MESSAGES = RowQuery(
         "t.session_id AS session_id",
         "t.time_created AS time_created",
         "t.time_updated AS time_updated",
-        "json_object("
-        + ", ".join(f"'{f}', {_json_field(f)}" for f in (*_MESSAGE_FIELDS, "mode"))
-        + f", 'error', json_object('name', {_json_field('error.name')})"
-        + ") AS data",
-        "s.time_created AS session_created",
-        "s.parent_id AS session_parent",
-        "s.directory AS session_directory",
+        f"json_object({_metric_fields('t', (*_MESSAGE_FIELDS, 'mode'))}, "
+        f"'error', json_object('name', {_json_field('error.name')})) AS data",
+        *_SESSION,
     ),
     joins="LEFT JOIN session AS s ON s.id = t.session_id",
     where=_valid_and("role", "assistant"),
 )
-TOOL_PARTS = RowQuery(
+PARTS = RowQuery(
     table="part",
     columns=(
         "t.id AS id",
@@ -255,17 +323,17 @@ TOOL_PARTS = RowQuery(
         "t.session_id AS session_id",
         "t.time_created AS time_created",
         "t.time_updated AS time_updated",
-        "json_object('type', 'tool', 'tool', "
-        + _json_field("tool")
-        + ", 'callID', "
-        + _json_field("callID")
-        + ", 'state', json_object('status', "
-        + _json_field("state.status")
-        + ", 'time', "
-        + _json_field("state.time")
-        + ")) AS data",
+        f"json_object({_metric_fields('t', ('type', 'tool', 'callID', 'tokens', 'cost'))}, "
+        f"'state', json_object('status', {_json_field('state.status')}, "
+        f"'time', {_json_field('state.time')})) AS data",
+        f"CASE WHEN json_valid(m.data) THEN json_object("
+        f"{_metric_fields('m', ('modelID', 'providerID', 'time', 'path', 'parentID', 'mode'))})"
+        f" END AS message",
+        *_SESSION,
     ),
-    where=_valid_and("type", "tool"),
+    joins="LEFT JOIN message AS m ON m.id = t.message_id "
+    "LEFT JOIN session AS s ON s.id = t.session_id",
+    where=f"{_valid_and('type', 'tool')} OR {_valid_and('type', 'step-finish')}",
 )
 
 
@@ -278,14 +346,14 @@ def _session_folder(path: Path) -> str:
 
 
 def store_streams(agent: str, databases: tuple[str, ...], legacy: bool) -> tuple[StreamSpec, ...]:
-    """The streams of an OpenCode-format store: messages, tool parts, legacy message files."""
+    """The streams of an OpenCode-format store: messages, step and tool parts, legacy files."""
 
     def convert(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
         return OpenCodeStore(agent, context).events(records)
 
     streams: tuple[StreamSpec, ...] = (
         StreamSpec("messages", SqliteRowReader(MESSAGES), databases, _shared, convert, True),
-        StreamSpec("tool_parts", SqliteRowReader(TOOL_PARTS), databases, _shared, convert, True),
+        StreamSpec("parts", SqliteRowReader(PARTS), databases, _shared, convert, True),
     )
     if legacy:
         files = ("storage/message/*/*.json",)
