@@ -314,6 +314,7 @@ MESSAGES = RowQuery(
     ),
     joins="LEFT JOIN session AS s ON s.id = t.session_id",
     where=_valid_and("role", "assistant"),
+    key_types=("number", "text"),
 )
 PARTS = RowQuery(
     table="part",
@@ -334,6 +335,7 @@ PARTS = RowQuery(
     joins="LEFT JOIN message AS m ON m.id = t.message_id "
     "LEFT JOIN session AS s ON s.id = t.session_id",
     where=f"{_valid_and('type', 'tool')} OR {_valid_and('type', 'step-finish')}",
+    key_types=("number", "text"),
 )
 
 
