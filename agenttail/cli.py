@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,17 +12,6 @@ from agenttail.cli_support import AgenttailGroup, echo_json, json_option, settin
 from agenttail.config import Config
 from agenttail.errors import EX_IOERR, AgenttailError
 from agenttail.paths import AppPaths
-from agenttail.report import (
-    ReportError,
-    Window,
-    daily_report,
-    model_report,
-    monthly_report,
-    parse_day,
-    resolve_timezone,
-    session_report,
-    weekly_report,
-)
 from agenttail.status import gap_lines, status_data
 from agenttail.store import Store, empty_store
 
@@ -257,52 +245,9 @@ def _local_time(iso: str | None) -> str:
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _report_command(
-    name: str, build: Callable[[Store | None, Window], dict[str, Any]], key: str, label: str
-) -> click.Command:
-    @json_option("Print JSON (a stable contract).")
-    @click.option("--timezone", "-z", "tz_name", help="IANA timezone for days (default: local).")
-    @click.option("--since", help="First day, YYYYMMDD or YYYY-MM-DD.")
-    @click.option("--until", help="Last day, YYYYMMDD or YYYY-MM-DD.")
-    def command(as_json: bool, tz_name: str | None, since: str | None, until: str | None) -> None:
-        paths, _config = settings(strict=False)
-        try:
-            window = Window(
-                resolve_timezone(tz_name),
-                parse_day(since) if since else None,
-                parse_day(until) if until else None,
-            )
-        except ReportError as exc:
-            raise click.BadParameter(str(exc)) from None
-        store = open_readonly(paths)
-        try:
-            data = build(store, window)
-        finally:
-            if store is not None:
-                store.close()
-        if as_json:
-            echo_json(data)
-        else:
-            from agenttail.report_table import print_report_table
+from agenttail.report_cli import register as _register_reports  # noqa: E402
 
-            print_report_table(data[key], data["totals"], label)
-
-    noun = {"date": "day", "session_id": "session"}.get(label, label)
-    command.__doc__ = f"Tokens, requests and cost per {noun}."
-    return click.command(name)(command)
-
-
-@main.group()
-def report() -> None:
-    """Usage reports from the local store."""
-
-
-report.add_command(_report_command("daily", daily_report, "daily", "date"))
-report.add_command(_report_command("weekly", weekly_report, "weekly", "week"))
-report.add_command(_report_command("monthly", monthly_report, "monthly", "month"))
-report.add_command(_report_command("session", session_report, "sessions", "session_id"))
-report.add_command(_report_command("model", model_report, "models", "model"))
-
+_register_reports(main)
 
 from agenttail.service_cli import register as _register_service  # noqa: E402
 

@@ -21,7 +21,7 @@ from agenttail.paths import AppPaths
 
 __all__ = ["Config", "ConfigError", "Option", "all_options", "load_config"]
 
-Value = str | int | float | bool | list[str] | None
+Value = str | int | float | bool | list[str] | dict[str, Any] | None
 PROJECT_MODES = ("full", "basename", "hash", "none")
 EXPORTERS = ("http", "otlp")
 
@@ -88,6 +88,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("upload.send_git_branch", bool, False, "include the git branch name"),
     Option("upload.retention_days", int, 30, "waiting events older than this are dropped", 1, 3650),
     Option("upload.max_pending_events", int, 1_000_000, "backlog cap; oldest dropped", 100, 10**9),
+    Option(
+        "prices",
+        dict,
+        None,
+        'custom prices: [prices."MODEL"] input, output, cache_read, cache_write in USD per '
+        "million tokens; they win over genai-prices in reports",
+    ),
 )
 OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -124,6 +131,10 @@ def _coerce(option: Option, raw: object, source: str) -> Value:
             if isinstance(raw, bool) or not isinstance(raw, int | float | str):
                 raise ValueError(f"expected a number, got {raw!r}")
             value = float(raw)
+        elif option.kind is dict:
+            if not isinstance(raw, dict):
+                raise ValueError(f"expected a table, got {raw!r}")
+            value = dict(raw)
         elif option.kind is list:
             if isinstance(raw, str):
                 value = [part.strip() for part in raw.split(",") if part.strip()]
@@ -178,6 +189,11 @@ class Config:
         value = self.values[key]
         assert value is None or isinstance(value, str)
         return value
+
+    def get_table(self, key: str) -> dict[str, Any]:
+        value = self.values[key]
+        assert value is None or isinstance(value, dict)
+        return value or {}
 
     def get_list(self, key: str) -> list[str] | None:
         value = self.values[key]

@@ -41,6 +41,30 @@ def nusd_from_usd(value: object) -> int | None:
     return int((Decimal(repr(value)) * NANOS_PER_USD).to_integral_value(ROUND_HALF_EVEN))
 
 
+def classify_api_error(status: int | None, code: str | None, text: str | None) -> str:
+    """The error class reports group by, from an HTTP status, an error code and message text.
+
+    Classes: rate_limit, usage_limit, overloaded, auth, context_too_long, server_error,
+    client_error, unknown.
+    """
+    words = " ".join(part.lower() for part in (code, text) if part)
+    if "usage limit" in words:
+        return "usage_limit"
+    if status == 429 or "rate_limit" in words or "rate limit" in words:
+        return "rate_limit"
+    if status == 529 or "overloaded" in words:
+        return "overloaded"
+    if status in (401, 403) or "authentication" in words or "permission" in words:
+        return "auth"
+    if "too long" in words or "context length" in words or "context_length" in words:
+        return "context_too_long"
+    if (status is not None and status >= 500) or "server_error" in words:
+        return "server_error"
+    if status is not None and 400 <= status < 500:
+        return "client_error"
+    return "unknown"
+
+
 def stable_id(*parts: object) -> str:
     """A deterministic id from the agent's own ids: re-reads of the same bytes give the same id."""
     text = "\x1f".join("" if part is None else str(part) for part in parts)

@@ -17,6 +17,9 @@ from agenttail.events import NANOS_PER_USD, TokenCounts
 if TYPE_CHECKING:
     from genai_prices import Usage
 
+    from agenttail.analytics import ModelPrice
+    from agenttail.config import Config
+
 __all__ = ["TokenCounts", "cost_nusd", "cost_or_recorded"]
 
 # Inputs this large may hit a tiered (long-context) price: always use the full calculation.
@@ -103,3 +106,49 @@ def cost_or_recorded(
     """Priced cost, else what the agent recorded (a model genai-prices does not know)."""
     priced = cost_nusd(model, tokens, provider)
     return recorded_nusd if priced is None else priced
+
+
+@lru_cache(maxsize=512)
+def context_window(model: str | None) -> int | None:
+    """The model's context window in tokens, as genai-prices knows it (None if unknown)."""
+    if not model:
+        return None
+    from genai_prices import calc_price
+
+    try:
+        with _lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = calc_price(_usage(TokenCounts()), model).model.context_window
+    except (LookupError, ValueError):
+        return None
+    return found if isinstance(found, int) else None
+
+
+PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
+
+
+def custom_prices(config: Config) -> dict[str, ModelPrice]:
+    """``[prices."MODEL"]`` tables from config.toml, USD per million tokens.
+
+    ``input`` and ``output`` are required; cache reads and writes default to the input price.
+    """
+    from agenttail.analytics import ModelPrice
+    from agenttail.errors import ConfigError
+
+    prices = {}
+    for model, table in config.get_table("prices").items():
+        where = f'[prices."{model}"]'
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table of {', '.join(PRICE_FIELDS)}", key="prices")
+        unknown = sorted(set(table) - set(PRICE_FIELDS))
+        if unknown:
+            raise ConfigError(f"unknown key {unknown[0]!r} in {where}", key="prices")
+        missing = [name for name in ("input", "output") if name not in table]
+        if missing:
+            raise ConfigError(f"{where} needs {missing[0]} (USD per million tokens)", key="prices")
+        values = [table.get(name, table["input"]) for name in PRICE_FIELDS]
+        try:
+            prices[model] = ModelPrice.per_million_usd(*values)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}", key="prices") from None
+    return prices

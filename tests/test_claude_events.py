@@ -13,7 +13,7 @@ from agenttail.agents.registry import load_agents
 from agenttail.config import load_config
 from agenttail.daemon.runner import Pipeline, scan_once
 from agenttail.paths import AppPaths
-from agenttail.report import Window, daily_report, resolve_timezone
+from agenttail.report import ReportOptions, Window, daily_report, resolve_timezone
 from agenttail.store import Store
 from tests.conftest import SAMPLES
 from tests.helpers import ClaudeSession
@@ -40,8 +40,10 @@ def events(kind: str = "llm_request", counted_only: bool = True) -> list[dict[st
 
 
 def totals() -> dict[str, Any]:
+    from agenttail.store.analytics import SqliteAnalytics
+
     with store() as db:
-        return daily_report(db, Window(UTC))["totals"]
+        return daily_report(SqliteAnalytics(db), ReportOptions(Window(UTC)))["totals"]
 
 
 def test_streaming_copies_count_once_with_the_final_output(claude_dir: Path) -> None:

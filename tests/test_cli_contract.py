@@ -52,12 +52,14 @@ def seed(claude_dir: Path) -> None:
 def test_report_daily_json_shape(claude_dir: Path) -> None:
     seed(claude_dir)
     data = cli("report", "daily", "--json", "--timezone", "UTC")
-    assert set(data) == {"daily", "totals"}
+    # The contract keeps its fields; more may be added (agents, unpriced).
+    assert set(data) >= {"daily", "totals", "unpriced"}
     assert [d["date"] for d in data["daily"]] == ["2026-11-01", "2026-11-03"]
     for day in data["daily"]:
-        assert set(day) == ENTRY_KEYS | {"date", "models"}
+        assert set(day) >= ENTRY_KEYS | {"date", "models", "agents"}
+        assert day["agents"] == ["claude_code"]
         for model in day["models"]:
-            assert set(model) == ENTRY_KEYS | {"model"}
+            assert set(model) >= ENTRY_KEYS | {"model", "agents"}
     first = data["daily"][0]
     assert (first["input_tokens"], first["output_tokens"]) == (10, 20)
     assert (first["cache_read_tokens"], first["cache_write_tokens"]) == (30, 40)
@@ -109,7 +111,11 @@ def test_status_json(claude_dir: Path) -> None:
 
 def test_reports_before_the_first_scan_are_empty() -> None:
     data = cli("report", "daily", "--json")
-    assert data == {"daily": [], "totals": {**dict.fromkeys(ENTRY_KEYS, 0), "cost_usd": 0.0}}
+    assert data["daily"] == [] and data["unpriced"] == []
+    assert {key: data["totals"][key] for key in ENTRY_KEYS} == {
+        **dict.fromkeys(ENTRY_KEYS, 0),
+        "cost_usd": 0.0,
+    }
     assert cli("status", "--json")["events_total"] == 0
 
 
@@ -160,7 +166,7 @@ def test_report_table_for_humans_shows_whole_numbers(claude_dir: Path) -> None:
     seed(claude_dir)
     lines = cli("report", "daily", "-z", "UTC").splitlines()
     (first,) = [line for line in lines if "2026-11-01" in line]
-    assert first.split()[1:7] == ["10", "20", "30", "40", "100", "1"]
+    assert first.split()[1:8] == ["claude_code", "10", "20", "30", "40", "100", "1"]
     (total,) = [line for line in lines if line.strip().startswith("total")]
     assert total.split()[1:7] == ["11", "22", "30", "40", "103", "2"]
 

@@ -76,6 +76,7 @@ def test_daily_table_at_80_columns_keeps_dates_and_costs_whole(
     lines = screen.splitlines()
     assert all(len(line) <= 80 for line in lines), screen
     assert "…" not in screen
+    assert "claude_code" not in screen  # the agent column gives way at 80 columns
     days = heavy_usage["daily"]
     assert isinstance(days, list)
     for day in days:
@@ -122,8 +123,8 @@ def test_wide_terminal_and_pipe_show_whole_numbers(heavy_usage: dict[str, object
     ]
     wide = on_terminal(200, "report", "daily", "-z", "UTC")
     (line,) = [line for line in wide.splitlines() if DAYS[0] in line]
-    assert line.split()[1:] == expected
+    assert line.split()[1:] == ["claude_code", *expected]  # the agent column, then the sums
     assert "cache write" in wide
     piped = run_agenttail({**os.environ, "COLUMNS": "80"}, "report", "daily", "-z", "UTC").stdout
     (line,) = [line for line in piped.splitlines() if DAYS[0] in line]
-    assert line.split()[1:] == expected
+    assert line.split()[1:] == ["claude_code", *expected]

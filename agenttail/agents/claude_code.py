@@ -19,7 +19,14 @@ import orjson
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec, expand
 from agenttail.agents.fields import as_dict
-from agenttail.events import EventKind, MetricEvent, nusd_from_usd, parse_iso_ms, stable_id
+from agenttail.events import (
+    EventKind,
+    MetricEvent,
+    classify_api_error,
+    nusd_from_usd,
+    parse_iso_ms,
+    stable_id,
+)
 from agenttail.pricing import TokenCounts, cost_nusd
 from agenttail.readers.base import Record
 from agenttail.readers.jsonl import JsonlReader
@@ -325,6 +332,8 @@ class _Transcript:
         model = message.get("model")
         if model == SYNTHETIC_MODEL:
             return
+        if isinstance(model, str):
+            self.state["model"] = model  # an API error that follows is charged to it
         request_id = envelope.get("requestId")
         attrs = self._common_attrs(envelope)
         attrs["message_id"] = message_id
@@ -432,6 +441,9 @@ class _Transcript:
             return
         status = data.get("apiErrorStatus")
         error = data.get("error")
+        content = as_dict(data.get("message")).get("content")
+        first = content[0] if isinstance(content, list) and content else None
+        text = first.get("text") if isinstance(first, dict) else None
         self._emit(
             EventKind.API_ERROR,
             uuid,
@@ -443,6 +455,12 @@ class _Transcript:
             },
             ok=False,
             is_sidechain=bool(data.get("isSidechain")),
+            model=self.state.get("model"),
+            error_class=classify_api_error(
+                status if isinstance(status, int) else None,
+                error if isinstance(error, str) else None,
+                text if isinstance(text, str) else None,
+            ),
         )
 
 

@@ -1,0 +1,344 @@
+"""Rollup tables kept by triggers on ``events``, so analytics never scans the history.
+
+Each rollup is an upsert of one events row (``NEW`` added, ``OLD`` subtracted) into a table
+keyed by a time slice and the dimensions reports filter on. Every value is an integer
+(tokens, nanodollars, microseconds, counts), so sums are exact whatever the order of ingestion.
+Peaks and first/last times only grow: a replaced copy never lowers them.
+
+Time-keyed rollups have a daily twin (``<table>_daily``): a long window reads its whole UTC
+days there and only its ragged ends from the fine table, so its cost follows the number of
+days, not of 15-minute slices.
+
+Durations go into a bounded log-scale histogram (16 bins per doubling, so a bin spans 4.4% and
+a percentile read from the bin's geometric centre is within 2.2% of the exact value) per hour,
+agent, project, metric and subject (model or tool). An exact percentile would need a sort of
+every matching duration; the histogram answers from a few thousand rows however long the
+history is.
+
+These definitions belong to migration m006 (``migrations.py``); a later change to a rollup is
+a new migration, never an edit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlite_utils import Database
+
+QUARTER_HOUR_MS = 15 * 60 * 1000
+HOUR_MS = 60 * 60 * 1000
+DAY_MS = 24 * HOUR_MS
+BINS_PER_DOUBLING = 16
+
+COUNTED_REQUEST = "{r}.kind = 'llm_request' AND {r}.counted = 1 AND {r}.estimated = 0"
+
+
+def duration_bin(column: str) -> str:
+    """SQL for a duration's histogram bin (durations under 1 ms share the 1 ms bin)."""
+    return f"CAST(round(log2(max({column}, 1.0)) * {BINS_PER_DOUBLING}) AS INTEGER)"
+
+
+def bin_value_ms(bin_index: int) -> float:
+    """The duration a bin stands for: its geometric centre."""
+    return float(2.0 ** (bin_index / BINS_PER_DOUBLING))
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    keys: dict[str, str]  # column -> SQL over {r}
+    sums: dict[str, str]  # column -> SQL over {r}, summed
+    where: str  # SQL over {r}: which rows count
+    extremes: dict[str, tuple[str, str]]  # column -> ("min" | "max", SQL over {r})
+    watched: tuple[str, ...]  # events columns whose change moves a row in or out
+
+    def create(self, db: Database) -> None:
+        key_defs = ", ".join(f"{name} {_key_type(name)} NOT NULL" for name in self.keys)
+        sum_defs = ", ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in self.sums)
+        extreme_defs = "".join(f", {name} {_value_type(name)}" for name in self.extremes)
+        db.execute(
+            f"CREATE TABLE {self.table} ({key_defs}, {sum_defs}{extreme_defs}, "
+            f"PRIMARY KEY ({', '.join(self.keys)})) WITHOUT ROWID"
+        )
+        add_new, sub_old = self.upsert("NEW", ""), self.upsert("OLD", "-")
+        name = f"{self.table}_events"
+        db.execute(f"CREATE TRIGGER {name}_insert AFTER INSERT ON events BEGIN {add_new} END")
+        db.execute(
+            f"CREATE TRIGGER {name}_update AFTER UPDATE OF {', '.join(self.watched)} "
+            f"ON events BEGIN {sub_old} {add_new} END"
+        )
+        db.execute(f"CREATE TRIGGER {name}_delete AFTER DELETE ON events BEGIN {sub_old} END")
+        self.fill(db)
+
+    def daily(self) -> Rollup:
+        """The same rollup per UTC day (``<table>_daily``, time key ``day``): long windows read
+        whole days from it and only their ragged ends from the fine table."""
+        rest = list(self.keys)[1:]  # the first key is the time slice
+        keys = {"day": f"{{r}}.ts_ms / {DAY_MS}", **{k: self.keys[k] for k in rest}}
+        return replace(self, table=f"{self.table}_daily", keys=keys)
+
+    def upsert(self, row: str, sign: str) -> str:
+        """One statement adding (``sign`` "") or subtracting ("-") ``row`` (NEW or OLD)."""
+        names = [*self.keys, *self.sums]
+        values = [expr.format(r=row) for expr in self.keys.values()]
+        values += [f"{sign}({expr.format(r=row)})" for expr in self.sums.values()]
+        sets = [f"{c} = {c} + excluded.{c}" for c in self.sums]
+        if not sign:
+            names += list(self.extremes)
+            values += [expr.format(r=row) for _fn, expr in self.extremes.values()]
+            sets += [
+                f"{c} = COALESCE({fn}({c}, excluded.{c}), {c}, excluded.{c})"
+                for c, (fn, _expr) in self.extremes.items()
+            ]
+        return (
+            f"INSERT INTO {self.table} ({', '.join(names)}) SELECT {', '.join(values)} "
+            f"WHERE {self.where.format(r=row)} "
+            f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {', '.join(sets)};"
+        )
+
+    def fill(self, db: Database) -> None:
+        """Build the rollup from the events already stored."""
+        keys = [expr.format(r="events") for expr in self.keys.values()]
+        sums = [f"sum({expr.format(r='events')})" for expr in self.sums.values()]
+        extremes = [f"{fn}({expr.format(r='events')})" for fn, expr in self.extremes.values()]
+        names = [*self.keys, *self.sums, *self.extremes]
+        db.execute(
+            f"INSERT INTO {self.table} ({', '.join(names)}) "
+            f"SELECT {', '.join(keys + sums + extremes)} FROM events "
+            f"WHERE {self.where.format(r='events')} GROUP BY {', '.join(keys)}"
+        )
+
+
+def _key_type(name: str) -> str:
+    return "INTEGER" if name in ("bucket", "hour", "day", "bin") else "TEXT"
+
+
+def _value_type(name: str) -> str:
+    return "TEXT" if name == "project" else "INTEGER"
+
+
+def _flag(condition: str) -> str:
+    return f"({condition})"
+
+
+_REQUEST = "{r}.kind = 'llm_request' AND {r}.estimated = 0"
+_FAILED_TOOL = "{r}.kind = 'tool_call' AND {r}.ok = 0"
+
+USAGE = Rollup(
+    table="usage_rollup",
+    keys={
+        "bucket": "{r}.ts_ms / 900000",
+        "agent": "{r}.agent",
+        "project": "COALESCE({r}.project, '')",
+        "model": "COALESCE({r}.model, '')",
+    },
+    sums={
+        "input_tokens": "{r}.input_tokens",
+        "output_tokens": "{r}.output_tokens",
+        "cache_read_tokens": "{r}.cache_read_tokens",
+        "cache_write_tokens": "{r}.cache_write_tokens",
+        "reasoning_tokens": "{r}.reasoning_tokens",
+        "cost_nusd": "COALESCE({r}.cost_nusd, 0)",
+        "recorded_cost_nusd": "COALESCE({r}.recorded_cost_nusd, 0)",
+        "requests": "1",
+        "unpriced_requests": "({r}.cost_nusd IS NULL)",
+        "recorded_requests": "({r}.recorded_cost_nusd IS NOT NULL)",
+        "unknown_token_requests": "({r}.tokens_known = 0)",
+        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS INTEGER), 0)",
+        "timed_requests": "({r}.duration_ms IS NOT NULL)",
+        "ttft_us": "COALESCE(CAST(round({r}.ttft_ms * 1000) AS INTEGER), 0)",
+        "ttft_requests": "({r}.ttft_ms IS NOT NULL)",
+    },
+    where=COUNTED_REQUEST,
+    extremes={},
+    watched=(
+        "kind",
+        "agent",
+        "project",
+        "model",
+        "ts_ms",
+        "counted",
+        "estimated",
+        "tokens_known",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "cost_nusd",
+        "recorded_cost_nusd",
+        "duration_ms",
+        "ttft_ms",
+    ),
+)
+
+TOOLS = Rollup(
+    table="tool_rollup",
+    keys={
+        "bucket": "{r}.ts_ms / 900000",
+        "agent": "{r}.agent",
+        "project": "COALESCE({r}.project, '')",
+        "tool": "COALESCE({r}.tool_name, '')",
+    },
+    sums={
+        "calls": "1",
+        "ok": "({r}.ok = 1)",
+        "failed": "({r}.ok = 0)",
+        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS INTEGER), 0)",
+        "timed_calls": "({r}.duration_ms IS NOT NULL)",
+    },
+    where="{r}.kind = 'tool_call' AND {r}.counted = 1",
+    extremes={},
+    watched=("kind", "agent", "project", "tool_name", "ts_ms", "counted", "ok", "duration_ms"),
+)
+
+ERRORS = Rollup(
+    table="error_rollup",
+    keys={
+        "bucket": "{r}.ts_ms / 900000",
+        "agent": "{r}.agent",
+        "project": "COALESCE({r}.project, '')",
+        "model": "COALESCE({r}.model, '')",
+        "tool": "COALESCE({r}.tool_name, '')",
+        "error_class": (
+            "CASE WHEN {r}.kind = 'tool_call' THEN 'tool_failure' "
+            "ELSE COALESCE({r}.error_class, 'unknown') END"
+        ),
+    },
+    sums={"errors": "1"},
+    where="{r}.counted = 1 AND ({r}.kind = 'api_error' OR (" + _FAILED_TOOL + "))",
+    extremes={},
+    watched=(
+        "kind",
+        "agent",
+        "project",
+        "model",
+        "tool_name",
+        "ts_ms",
+        "counted",
+        "ok",
+        "error_class",
+    ),
+)
+
+
+def _latency(metric: str, column: str, subject: str, kind: str) -> Rollup:
+    return Rollup(
+        table=f"latency_hist_{metric}",
+        keys={
+            "hour": "{r}.ts_ms / 3600000",
+            "agent": "{r}.agent",
+            "project": "COALESCE({r}.project, '')",
+            "subject": f"COALESCE({{r}}.{subject}, '')",
+            "bin": duration_bin("{r}." + column),
+        },
+        sums={"n": "1"},
+        where=(
+            f"{{r}}.kind = '{kind}' AND {{r}}.counted = 1 AND {{r}}.{column} IS NOT NULL"
+            + (" AND {r}.estimated = 0" if kind == "llm_request" else "")
+        ),
+        extremes={},
+        watched=("kind", "agent", "project", subject, "ts_ms", "counted", column),
+    )
+
+
+LATENCY = {
+    "request": _latency("request", "duration_ms", "model", "llm_request"),
+    "ttft": _latency("ttft", "ttft_ms", "model", "llm_request"),
+    "tool": _latency("tool", "duration_ms", "tool_name", "tool_call"),
+}
+
+SESSIONS = Rollup(
+    table="session_rollup",
+    keys={
+        "agent": "{r}.agent",
+        "session_id": "{r}.session_id",
+        "model": "COALESCE({r}.model, '')",
+    },
+    sums={
+        **{
+            name: f"CASE WHEN {_REQUEST} THEN {expr} ELSE 0 END"
+            for name, expr in USAGE.sums.items()
+            if name
+            in (
+                "input_tokens",
+                "output_tokens",
+                "cache_read_tokens",
+                "cache_write_tokens",
+                "reasoning_tokens",
+                "cost_nusd",
+                "recorded_cost_nusd",
+                "requests",
+                "unpriced_requests",
+                "recorded_requests",
+            )
+        },
+        "tool_calls": "({r}.kind = 'tool_call')",
+        "tool_failed": _flag(_FAILED_TOOL),
+        "api_errors": "({r}.kind = 'api_error')",
+        "compactions": "({r}.kind = 'compaction')",
+    },
+    where="{r}.counted = 1",
+    extremes={
+        "first_ms": ("min", "{r}.ts_ms"),
+        "last_ms": ("max", "{r}.ts_ms"),
+        "peak_context_tokens": ("max", "{r}.context_tokens"),
+        "project": ("max", "{r}.project"),
+    },
+    watched=(
+        "kind",
+        "agent",
+        "session_id",
+        "model",
+        "counted",
+        "estimated",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "cost_nusd",
+        "recorded_cost_nusd",
+        "ok",
+    ),
+)
+
+
+def create_session_runs(db: Database) -> None:
+    """The runs (user turns) seen per session: a set, rows only ever added."""
+    db.execute(
+        "CREATE TABLE session_runs (agent TEXT NOT NULL, session_id TEXT NOT NULL, "
+        "run_id TEXT NOT NULL, PRIMARY KEY (agent, session_id, run_id)) WITHOUT ROWID"
+    )
+    where = "{r}.run_id IS NOT NULL AND {r}.counted = 1"
+    # An upsert clause, not OR IGNORE: inside a trigger the outer statement's conflict policy
+    # would override OR IGNORE.
+    insert = (
+        "INSERT INTO session_runs (agent, session_id, run_id) "
+        f"SELECT NEW.agent, NEW.session_id, NEW.run_id WHERE {where.format(r='NEW')} "
+        "ON CONFLICT DO NOTHING;"
+    )
+    db.execute(f"CREATE TRIGGER session_runs_insert AFTER INSERT ON events BEGIN {insert} END")
+    db.execute(
+        "CREATE TRIGGER session_runs_update AFTER UPDATE OF run_id, counted ON events "
+        f"BEGIN {insert} END"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO session_runs (agent, session_id, run_id) "
+        f"SELECT agent, session_id, run_id FROM events WHERE {where.format(r='events')}"
+    )
+
+
+def create_analytics_rollups(db: Database) -> None:
+    """Migration m006: every rollup analytics reads, and the indexes its lookups use."""
+    for trigger in ("events_rollup_insert", "events_rollup_update", "events_rollup_delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS usage_rollup")
+    for rollup in (USAGE, TOOLS, ERRORS, *LATENCY.values()):
+        rollup.create(db)
+        rollup.daily().create(db)
+    SESSIONS.create(db)
+    create_session_runs(db)
+    db.execute("CREATE INDEX session_rollup_last ON session_rollup (last_ms)")
+    # report session ID reads one session's events in order.
+    db.execute("CREATE INDEX events_session_time ON events (session_id, ts_ms)")

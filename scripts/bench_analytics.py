@@ -1,0 +1,179 @@
+"""Build a store of N synthetic events (default 10 million) and time every analytics question.
+
+    python scripts/bench_analytics.py --events 10000000 --db /tmp/bench-analytics.db
+
+Events are generated in SQL into a store migrated up to m005, then migration m006 builds the
+rollups from them, exactly as it does on a user's existing store (its duration is reported).
+Each question then runs through ``SqliteAnalytics`` five times; the median is printed.
+A benchmark, not a test: numbers go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+START_MS = int(datetime(2025, 12, 1, tzinfo=UTC).timestamp() * 1000)
+EVENTS_PER_SESSION = 200
+
+# One row per event number n; h(k) is a cheap deterministic hash of (n, k).
+_GENERATE = """
+WITH RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < :count - 1),
+r AS (
+  SELECT n, n / {per} AS s,
+    ((n * 2654435761 + 97) % 1000003) AS h1,
+    ((n * 40503 + 12345) % 999983) AS h2,
+    (((n / {per}) * 2246822519 + 7) % 1000033) AS hs
+  FROM c
+)
+INSERT INTO events (event_id, kind, agent, session_id, run_id, project, model, ts_ms,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
+    cost_nusd, recorded_cost_nusd, tool_name, ok, duration_ms, ttft_ms, context_tokens,
+    error_class, updated_at)
+SELECT printf('e%d', n),
+  CASE WHEN h1 % 100 < 60 THEN 'llm_request' WHEN h1 % 100 < 92 THEN 'tool_call'
+       WHEN h1 % 100 < 94 THEN 'api_error' WHEN h1 % 100 < 95 THEN 'compaction' ELSE 'turn' END,
+  CASE WHEN hs % 10 < 6 THEN 'claude_code' WHEN hs % 10 < 8 THEN 'copilot'
+       WHEN hs % 10 < 9 THEN 'codex' ELSE 'gemini' END,
+  printf('session-%d', s), printf('run-%d-%d', s, (n % {per}) / 20),
+  printf('/home/dev/project-%d', hs % 20),
+  CASE WHEN h1 % 100 < 60 OR h1 % 100 BETWEEN 92 AND 93 THEN
+    CASE h2 % 8 WHEN 0 THEN 'claude-sonnet-4-20250514' WHEN 1 THEN 'claude-opus-4-1-20250805'
+      WHEN 2 THEN 'claude-haiku-4-5-20251001' WHEN 3 THEN 'gpt-4o' WHEN 4 THEN 'gpt-5'
+      WHEN 5 THEN 'gemini-2.5-pro' WHEN 6 THEN 'claude-sonnet-4-5-20250929'
+      ELSE 'local-model' END END,
+  {start} + (hs * 31536) % {year} + (n % {per}) * 20000,
+  h2 % 500, h1 % 2000, (h2 * 7) % 150000, h1 % 3000,
+  h2 % 500 + h1 % 2000 + (h2 * 7) % 150000 + h1 % 3000,
+  CASE WHEN h2 % 8 = 7 THEN NULL ELSE h1 * 13 END,
+  CASE WHEN hs % 10 = 9 THEN h1 * 11 END,
+  CASE WHEN h1 % 100 BETWEEN 60 AND 91 THEN
+    CASE h2 % 12 WHEN 0 THEN 'Bash' WHEN 1 THEN 'Read' WHEN 2 THEN 'Edit' WHEN 3 THEN 'Write'
+      WHEN 4 THEN 'Grep' WHEN 5 THEN 'Glob' WHEN 6 THEN 'Task' WHEN 7 THEN 'WebFetch'
+      WHEN 8 THEN 'TodoWrite' WHEN 9 THEN 'MultiEdit' WHEN 10 THEN 'LS' ELSE 'NotebookEdit' END
+  END,
+  CASE WHEN h1 % 100 BETWEEN 60 AND 91 THEN (h2 % 10 != 0) WHEN h1 % 100 < 60 THEN NULL
+       ELSE 0 END,
+  CASE WHEN h1 % 100 BETWEEN 60 AND 91 OR hs % 10 >= 6 THEN 5 + (h1 * h2) % 20000 END,
+  CASE WHEN hs % 10 >= 6 AND h1 % 100 < 60 THEN 50 + h2 % 3000 END,
+  (h2 * 7) % 150000 + h2 % 500 + h1 % 3000,
+  CASE WHEN h1 % 100 BETWEEN 92 AND 93 THEN
+    CASE h2 % 4 WHEN 0 THEN 'rate_limit' WHEN 1 THEN 'overloaded' WHEN 2 THEN 'server_error'
+      ELSE 'context_too_long' END END,
+  0
+FROM r
+"""
+
+
+def build(path: Path, count: int) -> None:
+    from sqlite_utils import Database
+
+    from agenttail.store import Store
+    from agenttail.store.migrations import migrations
+
+    db = Database(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    migrations.apply(db, stop_before="m006_analytics_rollups")
+    for trigger in ("events_rollup_insert", "events_rollup_update", "events_rollup_delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")  # m006 replaces them
+    started = time.perf_counter()
+    sql = _GENERATE.format(per=EVENTS_PER_SESSION, start=START_MS, year=YEAR_MS)
+    with db.conn:
+        db.execute(sql, {"count": count})
+    print(f"generated {count:,} events in {time.perf_counter() - started:.1f} s")
+    db.close()
+    started = time.perf_counter()
+    Store(path).close()  # applies m006: rollups filled from the events
+    print(f"migration m006 (rollups from existing events): {time.perf_counter() - started:.1f} s")
+
+
+def timed(name: str, run: Callable[[], Any]) -> None:
+    samples = []
+    result: Any = None
+    for _ in range(5):
+        started = time.perf_counter()
+        result = run()
+        samples.append((time.perf_counter() - started) * 1000)
+    size = len(result) if isinstance(result, list | dict) else 1
+    print(f"| {name} | {statistics.median(samples):.1f} ms | {size} rows |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/bench-analytics.db"))
+    parser.add_argument("--reuse", action="store_true", help="query an existing --db")
+    args = parser.parse_args()
+    if not args.reuse:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        build(args.db, args.events)
+
+    from agenttail.analytics import Bucket, Dimension, Query
+    from agenttail.report import ReportOptions, Window, blocks_report, daily_report
+    from agenttail.store import Store
+    from agenttail.store.analytics import SqliteAnalytics
+
+    with Store(args.db, readonly=True) as store:
+        analytics = SqliteAnalytics(store)
+        last = next(store.query("SELECT max(ts_ms) AS t FROM events"))["t"]
+        day, week, month = last - 86_400_000, last - 7 * 86_400_000, last - 30 * 86_400_000
+        paris = ZoneInfo("Europe/Paris")
+        session = next(store.query("SELECT session_id FROM events WHERE ts_ms >= ? LIMIT 1", [day]))
+        print(f"{store.events_total():,} events; queries (median of 5):")
+        print("| question | latency | result |\n|---|---|---|")
+        timed("usage summary, all time", lambda: analytics.usage(Query()))
+        timed("usage per day, all time (UTC)", lambda: analytics.usage(Query(), (), Bucket.DAY))
+        timed(
+            "usage per day x agent x model, all time, Europe/Paris (report daily)",
+            lambda: daily_report(analytics, ReportOptions(Window(paris))),
+        )
+        timed(
+            "usage per week by project, last 30 days",
+            lambda: analytics.usage(Query(since_ms=month), (Dimension.PROJECT,), Bucket.WEEK),
+        )
+        timed("model stats (p50/p95, error rate), all time", lambda: analytics.model_stats(Query()))
+        timed("tool stats (p50/p95), all time", lambda: analytics.tool_stats(Query()))
+        timed(
+            "latency p50-p99 by model, all time",
+            lambda: analytics.latency(Query(), Dimension.MODEL),
+        )
+        timed("errors by model, all time", lambda: analytics.errors(Query(), Dimension.MODEL))
+        timed(
+            "sessions active in the last 7 days", lambda: analytics.sessions(Query(since_ms=week))
+        )
+        timed("sessions, all time", lambda: analytics.sessions(Query()))
+        timed(
+            "one session's timeline",
+            lambda: analytics.session_timeline(session["session_id"]),
+        )
+        timed(
+            "usage per hour by session, last day",
+            lambda: analytics.usage(Query(since_ms=day), (Dimension.SESSION,), Bucket.HOUR),
+        )
+        timed(
+            "blocks, last 30 days",
+            lambda: blocks_report(
+                analytics,
+                ReportOptions(Window(UTC, datetime.fromtimestamp(month / 1000, UTC).date())),
+                last,
+                "max",
+            ),
+        )
+        timed(
+            "usage, one agent and one project, all time",
+            lambda: analytics.usage(
+                Query(agents=("codex",), projects=("/home/dev/project-8",)), (Dimension.MODEL,)
+            ),
+        )
+
+
+if __name__ == "__main__":
+    main()
