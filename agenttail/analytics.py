@@ -272,7 +272,7 @@ class TimelineEvent:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """Usage in the store's finest time slice (15 minutes for SQLite), for 5-hour blocks."""
+    """Usage in one whole UTC hour (or a finer slice), for 5-hour blocks."""
 
     start_ms: int
     end_ms: int
@@ -319,7 +319,8 @@ class Analytics(Protocol):
         ...
 
     def activity(self, query: Query) -> list[Activity]:
-        """Usage per finest time slice and model, oldest first."""
+        """Usage per UTC hour (or finer slice) and model, oldest first; a slice never
+        straddles a whole hour."""
         ...
 
     def activity_span(self, query: Query) -> tuple[int, int] | None:

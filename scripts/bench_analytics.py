@@ -45,7 +45,8 @@ SELECT printf('e%d', n),
   printf('session-%d', s), printf('run-%d-%d', s, (n % {per}) / 20),
   printf('/home/dev/project-%d', hs % 20),
   CASE WHEN h1 % 100 < 60 OR h1 % 100 BETWEEN 92 AND 93 THEN
-    CASE h2 % 8 WHEN 0 THEN 'claude-sonnet-4-20250514' WHEN 1 THEN 'claude-opus-4-1-20250805'
+    CASE (hs + 3 * (h2 % 10 = 0)) % 8
+      WHEN 0 THEN 'claude-sonnet-4-20250514' WHEN 1 THEN 'claude-opus-4-1-20250805'
       WHEN 2 THEN 'claude-haiku-4-5-20251001' WHEN 3 THEN 'gpt-4o' WHEN 4 THEN 'gpt-5'
       WHEN 5 THEN 'gemini-2.5-pro' WHEN 6 THEN 'claude-sonnet-4-5-20250929'
       ELSE 'local-model' END END,

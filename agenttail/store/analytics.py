@@ -34,9 +34,8 @@ from agenttail.analytics import (
     price_usage,
 )
 from agenttail.store import Store
-from agenttail.store.rollups import HOUR_MS, QUARTER_HOUR_MS, bin_value_ms
+from agenttail.store.rollups import DAY_MS, HOUR_MS, QUARTER_HOUR_MS, SPAN_MS, bin_value_ms
 
-DAY_MS = 24 * HOUR_MS
 _FAR_FUTURE_MS = 2**62
 _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - local wall-clock arithmetic
 
@@ -56,13 +55,13 @@ _SUM_SQL = ", ".join(f"sum({c}) AS {c}" for c in _USAGE_SUMS)
 
 # Per-request columns of counted, measured requests, named as in usage_rollup: dimensions the
 # rollup lacks (session) are read from here, through the events time index.
-_REQUESTS = f"""(SELECT ts_ms / {QUARTER_HOUR_MS} AS bucket, agent,
+_REQUESTS = f"""SELECT ts_ms / {QUARTER_HOUR_MS} AS bucket, agent,
     COALESCE(project, '') AS project, COALESCE(model, '') AS model, session_id,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     1 AS requests, COALESCE(cost_nusd, 0) AS cost_nusd, (cost_nusd IS NULL) AS unpriced_requests,
     COALESCE(recorded_cost_nusd, 0) AS recorded_cost_nusd,
     (recorded_cost_nusd IS NOT NULL) AS recorded_requests, ts_ms, ts_ms AS t_ms
-    FROM events WHERE kind = 'llm_request' AND counted = 1 AND estimated = 0)"""
+    FROM events WHERE kind = 'llm_request' AND counted = 1 AND estimated = 0"""
 
 
 def _usage(row: Mapping[str, Any]) -> Usage:
@@ -123,39 +122,89 @@ def _filters(
     return where
 
 
-def _source(
-    table: str, key: str, slice_ms: int, query: Query, *, daily: bool = True
-) -> tuple[str, list[Any]]:
-    """A FROM clause: ``table``'s rows in the query window, with ``t_ms`` (slice start).
+Level = tuple[str, str, int]  # table, time key, slice length in ms
 
-    With ``daily``, whole UTC days come from ``<table>_daily`` and only the window's ragged
-    ends from ``table``. Ends are rounded outward to ``table``'s slices.
+# Each rollup's tables from finest to coarsest (rollups.py, migration m006).
+_LEVELS: dict[str, tuple[Level, ...]] = {
+    **{
+        table: (
+            (table, "bucket", QUARTER_HOUR_MS),
+            *(((f"{table}_hourly", "hour", HOUR_MS),) if table != "error_rollup" else ()),
+            (f"{table}_daily", "day", DAY_MS),
+            (f"{table}_span", "span", SPAN_MS),
+        )
+        for table in ("usage_rollup", "tool_rollup", "error_rollup")
+    },
+    **{
+        table: (
+            (table, "hour", HOUR_MS),
+            (f"{table}_daily", "day", DAY_MS),
+            (f"{table}_span", "span", SPAN_MS),
+        )
+        for table in ("latency_hist_request", "latency_hist_ttft", "latency_hist_tool")
+    },
+}
+# Rollups whose coarser levels have no project column: a project filter reads the finest.
+_FINE_PROJECTS = {"latency_hist_request", "latency_hist_ttft", "latency_hist_tool"}
+
+
+def _coarsest(bucket: Bucket | None, offset_ms: int | None) -> int:
+    """The longest slice that never straddles a period of ``bucket`` at this UTC offset."""
+    if offset_ms is None:
+        return SPAN_MS
+    if offset_ms % DAY_MS == 0 and bucket is not Bucket.HOUR:
+        return DAY_MS
+    if offset_ms % HOUR_MS == 0:
+        return HOUR_MS
+    return QUARTER_HOUR_MS
+
+
+def _cover(
+    low: int | None, high: int | None, levels: Sequence[Level]
+) -> list[tuple[Level, int | None, int | None]]:
+    """[low, high) as slices of the coarsest level that fits whole, finer levels at the ends.
+
+    ``None`` is unbounded. The finest level's slices are rounded outward.
     """
-    fine = f"SELECT {key} * {slice_ms} AS t_ms, * FROM {table}"
-    low, high = query.since_ms, query.until_ms
-    parts: list[tuple[str, str, int | None, int | None]] = []
-    first_day = None if low is None else -(-low // DAY_MS)
-    last_day = None if high is None else high // DAY_MS
-    whole_days = first_day is None or last_day is None or first_day < last_day
-    if not daily or not whole_days:
-        parts.append((fine, key, _floor(low, slice_ms), _ceil(high, slice_ms)))
-    else:
-        if low is not None and first_day is not None and low < first_day * DAY_MS:
-            parts.append((fine, key, low // slice_ms, first_day * DAY_MS // slice_ms))
-        daily_rows = f"SELECT day * {DAY_MS} AS t_ms, * FROM {table}_daily"
-        parts.append((daily_rows, "day", first_day, last_day))
-        if high is not None and last_day is not None and last_day * DAY_MS < high:
-            parts.append((fine, key, last_day * DAY_MS // slice_ms, -(-high // slice_ms)))
+    *finer, level = levels
+    size = level[2]
+    if not finer:
+        return [(level, _floor(low, size), _ceil(high, size))]
+    first = _ceil(low, size)
+    last = _floor(high, size)
+    if first is not None and last is not None and first >= last:
+        return _cover(low, high, finer)
+    parts = []
+    if low is not None and first is not None and low < first * size:
+        parts += _cover(low, first * size, finer)
+    parts.append((level, first, last))
+    if high is not None and last is not None and last * size < high:
+        parts += _cover(last * size, high, finer)
+    return parts
+
+
+def _source(
+    base: str, query: Query, columns: Sequence[str], where: _Where, coarsest: int = SPAN_MS
+) -> tuple[str, list[Any]]:
+    """A FROM clause: the rows of rollup ``base`` in the query window that pass ``where``,
+    as ``t_ms`` (slice start) and ``columns``, read from the coarsest tables that fit (none
+    with slices longer than ``coarsest`` ms)."""
+    levels = tuple(level for level in _LEVELS[base] if level[2] <= coarsest)
+    if base in _FINE_PROJECTS and query.projects:
+        levels = levels[:1]
     selects = []
     params: list[Any] = []
-    for select, column, start, end in parts:
+    for (table, key, size), start, end in _cover(query.since_ms, query.until_ms, levels):
         bounds = _Where()
         if start is not None:
-            bounds.add(f"{column} >= ?", start)
+            bounds.add(f"{key} >= ?", start)
         if end is not None:
-            bounds.add(f"{column} < ?", end)
-        selects.append(f"{select} WHERE {bounds.sql()}")
-        params.extend(bounds.params)
+            bounds.add(f"{key} < ?", end)
+        selects.append(
+            f"SELECT {key} * {size} AS t_ms, {', '.join(columns)} FROM {table} "
+            f"WHERE {bounds.sql()} AND {where.sql()}"
+        )
+        params += [*bounds.params, *where.params]
     return f"({' UNION ALL '.join(selects)})", params
 
 
@@ -260,34 +309,33 @@ class SqliteAnalytics:
         for low, high, offset_ms in spans:
             span = replace(query, since_ms=low, until_ms=high)
             if per_request:  # the events time index serves it
-                source, params = _REQUESTS, list[Any]()
                 where = _filters(span, time_column="ts_ms", slice_ms=1)
+                source, params = f"({_REQUESTS} AND {where.sql()})", where.params
             else:
-                whole_days = offset_ms is None or (
-                    offset_ms % DAY_MS == 0 and bucket is not Bucket.HOUR
-                )
+                coarsest = _coarsest(bucket, offset_ms)
+                usage_columns = ("agent", "project", "model", *_USAGE_SUMS)
                 source, params = _source(
-                    "usage_rollup", "bucket", QUARTER_HOUR_MS, span, daily=whole_days
+                    "usage_rollup", span, usage_columns, _filters(span), coarsest
                 )
-                where = _filters(span)
             local = "NULL" if offset_ms is None else f"(t_ms + {offset_ms}) / {slice_ms}"
             sql = (
                 f"SELECT {local} AS local_n{', ' + select if select else ''}, {_SUM_SQL} "
-                f"FROM {source} WHERE {where.sql()} "
-                f"GROUP BY local_n{', ' + group if group else ''}"
+                f"FROM {source} GROUP BY local_n{', ' + group if group else ''}"
             )
-            for row in self._rows(sql, [*params, *where.params]):
+            for row in self._rows(sql, params):
                 if row["requests"]:
                     local_n = row["local_n"]
                     yield (None if local_n is None else int(local_n) * slice_ms), row
 
     def _offset_spans(self, query: Query, source: str) -> list[tuple[int, int, int]]:
         """[low, high) UTC ms spans of constant UTC offset covering the stored data."""
-        found = next(self._rows(f"SELECT min(bucket) AS lo, max(bucket) AS hi FROM {source}"), None)
-        if found is None or found["lo"] is None:
+        # Two queries: SQLite answers a lone min() or max() from the index, both at once by a scan.
+        first = next(self._rows(f"SELECT min(bucket) AS b FROM {source}"), None)
+        last = next(self._rows(f"SELECT max(bucket) AS b FROM {source}"), None)
+        if first is None or last is None or first["b"] is None:
             return []
-        low = max(found["lo"] * QUARTER_HOUR_MS, query.since_ms or 0)
-        high = min((found["hi"] + 1) * QUARTER_HOUR_MS, query.until_ms or _FAR_FUTURE_MS)
+        low = max(first["b"] * QUARTER_HOUR_MS, query.since_ms or 0)
+        high = min((last["b"] + 1) * QUARTER_HOUR_MS, query.until_ms or _FAR_FUTURE_MS)
         return offset_spans(query.timezone, low, high) if low < high else []
 
     # -- models, latency, tools, errors -----------------------------------------------------
@@ -296,13 +344,10 @@ class SqliteAnalytics:
         self, query: Query, table: str, key: str, total: str, count: str
     ) -> dict[str | None, tuple[float | None, float | None]]:
         where = _filters(query, model_column=None if table == "tool_rollup" else "model")
-        source, params = _source(table, "bucket", QUARTER_HOUR_MS, query)
-        sql = (
-            f"SELECT {key} AS k, sum({total}) AS total, sum({count}) AS n FROM {source} "
-            f"WHERE {where.sql()} GROUP BY k"
-        )
+        source, params = _source(table, query, (f"{key} AS k", total, count), where)
+        sql = f"SELECT k, sum({total}) AS total, sum({count}) AS n FROM {source} GROUP BY k"
         out: dict[str | None, tuple[float | None, float | None]] = {}
-        for row in self._rows(sql, [*params, *where.params]):
+        for row in self._rows(sql, params):
             n = row["n"] or 0
             out[_text(row["k"])] = (None if not n else row["total"] / n / 1000, n)
         return out
@@ -311,12 +356,12 @@ class SqliteAnalytics:
         self, query: Query, metric: LatencyMetric, key: str
     ) -> dict[str | None, list[tuple[int, int]]]:
         where = _filters(query, model_column=None if metric is LatencyMetric.TOOL else "subject")
-        source, params = _source(f"latency_hist_{metric}", "hour", HOUR_MS, query)
-        sql = (
-            f"SELECT {key} AS k, bin, sum(n) AS n FROM {source} WHERE {where.sql()} GROUP BY k, bin"
+        source, params = _source(
+            f"latency_hist_{metric}", query, (f"{key} AS k", "bin", "n"), where
         )
+        sql = f"SELECT k, bin, sum(n) AS n FROM {source} GROUP BY k, bin"
         out: dict[str | None, list[tuple[int, int]]] = defaultdict(list)
-        for row in self._rows(sql, [*params, *where.params]):
+        for row in self._rows(sql, params):
             out[_text(row["k"])].append((row["bin"], row["n"]))
         return out
 
@@ -388,11 +433,13 @@ class SqliteAnalytics:
         hist: dict[tuple[str | None, str], list[tuple[int, int]]] = defaultdict(list)
         spans: list[tuple[int | None, int | None, int | None]]
         if bucket is None:
-            source, params = _source("latency_hist_tool", "hour", HOUR_MS, query)
+            source, params = _source(
+                "latency_hist_tool", query, ("subject", "agent", "bin", "n"), where
+            )
             for row in self._rows(
                 f"SELECT subject, agent, bin, sum(n) AS n FROM {source} "
-                f"WHERE {where.sql()} GROUP BY subject, agent, bin",
-                [*params, *where.params],
+                "GROUP BY subject, agent, bin",
+                params,
             ):
                 hist[(_text(row["subject"]), row["agent"])].append((row["bin"], row["n"]))
             spans = [(query.since_ms, query.until_ms, None)]
@@ -403,16 +450,15 @@ class SqliteAnalytics:
             lambda: [0, 0, 0, 0, 0]
         )
         for low, high, offset in spans:
-            whole_days = offset is None or (offset % DAY_MS == 0 and bucket is not Bucket.HOUR)
+            coarsest = _coarsest(bucket, offset)
             span = replace(query, since_ms=low, until_ms=high)
-            source, params = _source(
-                "tool_rollup", "bucket", QUARTER_HOUR_MS, span, daily=whole_days
-            )
+            tool_columns = ("tool", "agent", "calls", "ok", "failed", "duration_us", "timed_calls")
+            source, params = _source("tool_rollup", span, tool_columns, where, coarsest)
             local = "NULL" if offset is None else f"(t_ms + {offset}) / {slice_ms}"
             for row in self._rows(
                 f"SELECT {local} AS local_n, tool, agent, {sums} FROM {source} "
-                f"WHERE {where.sql()} GROUP BY local_n, tool, agent",
-                [*params, *where.params],
+                "GROUP BY local_n, tool, agent",
+                params,
             ):
                 local_n = None if row["local_n"] is None else int(row["local_n"]) * slice_ms
                 period = _period(local_n, bucket)
@@ -455,12 +501,14 @@ class SqliteAnalytics:
             raise ValueError(f"errors cannot be grouped by {group_by}")
         where = _filters(query, model_column=None if group_by is Dimension.TOOL else "model")
         where.add(classes)
-        source, params = _source("error_rollup", "bucket", QUARTER_HOUR_MS, query)
+        source, params = _source(
+            "error_rollup", query, (f"{key} AS k", "error_class", "errors"), where
+        )
         found = list(
             self._rows(
-                f"SELECT {key} AS k, error_class, sum(errors) AS errors FROM {source} "
-                f"WHERE {where.sql()} GROUP BY k, error_class",
-                [*params, *where.params],
+                f"SELECT k, error_class, sum(errors) AS errors FROM {source} "
+                "GROUP BY k, error_class",
+                params,
             )
         )
         api_errors: dict[str | None, int] = defaultdict(int)
@@ -625,19 +673,21 @@ class SqliteAnalytics:
     # -- activity (blocks) ------------------------------------------------------------------
 
     def activity(self, query: Query) -> list[Activity]:
-        where = _filters(query, time_column="bucket")
+        """Hourly slices: a 5-hour block starts on a whole hour, so an hour never straddles
+        two blocks."""
+        where = _filters(query, time_column="hour", slice_ms=HOUR_MS)
         out = []
         for row in self._rows(
-            f"SELECT bucket, model, {_SUM_SQL} FROM usage_rollup WHERE {where.sql()} "
-            "GROUP BY bucket, model HAVING sum(requests) > 0 ORDER BY bucket, model",
+            f"SELECT hour, model, {_SUM_SQL} FROM usage_rollup_hourly WHERE {where.sql()} "
+            "GROUP BY hour, model HAVING sum(requests) > 0 ORDER BY hour, model",
             where.params,
         ):
             model = _text(row["model"])
             usage = _usage(row)
             if query.prices:
                 usage = price_usage(model, usage, query.prices)
-            start = row["bucket"] * QUARTER_HOUR_MS
-            out.append(Activity(start, start + QUARTER_HOUR_MS, model, usage))
+            start = row["hour"] * HOUR_MS
+            out.append(Activity(start, start + HOUR_MS, model, usage))
         return out
 
     def activity_span(self, query: Query) -> tuple[int, int] | None:

@@ -364,7 +364,8 @@ def m006_invalid_records_and_gaps(db: Database) -> None:
 def m007_analytics_rollups(db: Database) -> None:
     """Rollups for analytics (store/rollups.py): usage per (15-minute bucket, agent, project,
     model) with latency sums, tool calls, errors by class, duration histograms, per-session
-    totals and runs; an index for one session's timeline."""
+    totals and runs, with hourly, daily and four-week twins; an index for one session's
+    timeline."""
     from agenttail.store.rollups import create_analytics_rollups
 
     create_analytics_rollups(db)

@@ -28,6 +28,7 @@ from sqlite_utils import Database
 QUARTER_HOUR_MS = 15 * 60 * 1000
 HOUR_MS = 60 * 60 * 1000
 DAY_MS = 24 * HOUR_MS
+SPAN_MS = 28 * DAY_MS  # the coarsest slice: four weeks
 BINS_PER_DOUBLING = 16
 
 COUNTED_REQUEST = "{r}.kind = 'llm_request' AND {r}.counted = 1 AND {r}.estimated = 0"
@@ -73,9 +74,14 @@ class Rollup:
     def daily(self) -> Rollup:
         """The same rollup per UTC day (``<table>_daily``, time key ``day``): long windows read
         whole days from it and only their ragged ends from the fine table."""
-        rest = list(self.keys)[1:]  # the first key is the time slice
-        keys = {"day": f"{{r}}.ts_ms / {DAY_MS}", **{k: self.keys[k] for k in rest}}
-        return replace(self, table=f"{self.table}_daily", keys=keys)
+        return self.coarser("day", DAY_MS, "daily")
+
+    def coarser(self, key: str, slice_ms: int, suffix: str, drop: tuple[str, ...] = ()) -> Rollup:
+        """The same rollup per ``slice_ms`` (``<table>_<suffix>``, time key ``key``), without
+        the ``drop`` dimensions."""
+        rest = [k for k in list(self.keys)[1:] if k not in drop]  # keys[0] is the time slice
+        keys = {key: f"{{r}}.ts_ms / {slice_ms}", **{k: self.keys[k] for k in rest}}
+        return replace(self, table=f"{self.table}_{suffix}", keys=keys)
 
     def upsert(self, row: str, sign: str) -> str:
         """One statement adding (``sign`` "") or subtracting ("-") ``row`` (NEW or OLD)."""
@@ -110,7 +116,7 @@ class Rollup:
 
 
 def _key_type(name: str) -> str:
-    return "INTEGER" if name in ("bucket", "hour", "day", "bin") else "TEXT"
+    return "INTEGER" if name in ("bucket", "hour", "day", "span", "bin") else "TEXT"
 
 
 def _value_type(name: str) -> str:
@@ -330,13 +336,27 @@ def create_session_runs(db: Database) -> None:
 
 
 def create_analytics_rollups(db: Database) -> None:
-    """Migration m006: every rollup analytics reads, and the indexes its lookups use."""
+    """Migration m006: every rollup analytics reads, and the indexes its lookups use.
+
+    Time-keyed rollups come at several slice lengths (``<table>``, ``_hourly``, ``_daily``,
+    ``_span`` for four weeks): a window reads its middle from the coarsest that fits and only
+    its ragged ends from finer ones. Duration histograms keep the project dimension only at
+    the finest (hourly) level: a project filter reads it, everything else the coarse ones, so
+    all-time percentiles read thousands of rows, not millions.
+    """
     for trigger in ("events_rollup_insert", "events_rollup_update", "events_rollup_delete"):
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     db.execute("DROP TABLE IF EXISTS usage_rollup")
-    for rollup in (USAGE, TOOLS, ERRORS, *LATENCY.values()):
+    for rollup in (USAGE, TOOLS, ERRORS):
         rollup.create(db)
         rollup.daily().create(db)
+        rollup.coarser("span", SPAN_MS, "span").create(db)
+    for rollup in (USAGE, TOOLS):  # local days in whole-hour timezones, hourly series, blocks
+        rollup.coarser("hour", HOUR_MS, "hourly").create(db)
+    for rollup in LATENCY.values():
+        rollup.create(db)
+        rollup.coarser("day", DAY_MS, "daily", drop=("project",)).create(db)
+        rollup.coarser("span", SPAN_MS, "span", drop=("project",)).create(db)
     SESSIONS.create(db)
     create_session_runs(db)
     db.execute("CREATE INDEX session_rollup_last ON session_rollup (last_ms)")
