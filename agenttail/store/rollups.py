@@ -22,8 +22,10 @@ a new migration, never an edit here.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # reports import this module's constants without loading sqlite-utils
+    from sqlite_utils import Database
 
 QUARTER_HOUR_MS = 15 * 60 * 1000
 HOUR_MS = 60 * 60 * 1000
