@@ -376,3 +376,20 @@ def test_every_report_command_is_documented() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in group.commands:
         assert f"agenttail report {name}" in readme, name
+
+
+def test_a_store_from_before_the_rollups_gets_a_clear_message(home: Path) -> None:
+    from sqlite_utils import Database
+
+    from agenttail.store.migrations import migrations
+
+    home.mkdir(parents=True)
+    db = Database(home / "agenttail.db")
+    migrations.apply(db, stop_before="m006_analytics_rollups")
+    db.close()
+    result = CliRunner().invoke(main, ["report", "tools"])
+    assert result.exit_code == 1
+    assert "older schema" in result.output and "agenttail scan" in result.output
+    assert "Traceback" not in result.output
+    cli("scan")  # upgrades it
+    assert report("tools")["tools"] == []

@@ -45,6 +45,12 @@ def store_problem(exc: sqlite3.Error, path: Path) -> StoreError:
     """What a failed store operation means for the user, and what to do about it."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     where = f"the state database {path}"
+    if str(exc).startswith("no such table"):  # a reader newer than the store's schema
+        return StoreError(
+            f"{where} has an older schema than this agenttail ({exc})",
+            "run `agenttail scan` (or restart the daemon) to upgrade it; nothing is lost",
+            path=path,
+        )
     if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc):
         return StoreError(
             f"{where} is damaged ({exc})",
