@@ -337,28 +337,36 @@ def create_session_runs(db: Database) -> None:
     )
 
 
+def analytics_rollups() -> list[Rollup]:
+    """Every rollup table of m006 but the per-session one, each time-keyed rollup at several
+    slice lengths (``<table>``, ``_hourly``, ``_daily``, ``_span`` for four weeks)."""
+    rollups: list[Rollup] = []
+    for rollup in (USAGE, TOOLS, ERRORS):
+        rollups += [rollup, rollup.daily(), rollup.coarser("span", SPAN_MS, "span")]
+    for rollup in (USAGE, TOOLS):  # local days in whole-hour timezones, hourly series, blocks
+        rollups.append(rollup.coarser("hour", HOUR_MS, "hourly"))
+    for rollup in LATENCY.values():
+        rollups += [
+            rollup,
+            rollup.coarser("day", DAY_MS, "daily", drop=("project",)),
+            rollup.coarser("span", SPAN_MS, "span", drop=("project",)),
+        ]
+    return rollups
+
+
 def create_analytics_rollups(db: Database) -> None:
     """Migration m006: every rollup analytics reads, and the indexes its lookups use.
 
-    Time-keyed rollups come at several slice lengths (``<table>``, ``_hourly``, ``_daily``,
-    ``_span`` for four weeks): a window reads its middle from the coarsest that fits and only
-    its ragged ends from finer ones. Duration histograms keep the project dimension only at
-    the finest (hourly) level: a project filter reads it, everything else the coarse ones, so
-    all-time percentiles read thousands of rows, not millions.
+    A window reads its middle from the coarsest slices that fit and only its ragged ends from
+    finer ones. Duration histograms keep the project dimension only at the finest (hourly)
+    level: a project filter reads it, everything else the coarse ones, so all-time percentiles
+    read thousands of rows, not millions.
     """
     for trigger in ("events_rollup_insert", "events_rollup_update", "events_rollup_delete"):
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     db.execute("DROP TABLE IF EXISTS usage_rollup")
-    for rollup in (USAGE, TOOLS, ERRORS):
+    for rollup in analytics_rollups():
         rollup.create(db)
-        rollup.daily().create(db)
-        rollup.coarser("span", SPAN_MS, "span").create(db)
-    for rollup in (USAGE, TOOLS):  # local days in whole-hour timezones, hourly series, blocks
-        rollup.coarser("hour", HOUR_MS, "hourly").create(db)
-    for rollup in LATENCY.values():
-        rollup.create(db)
-        rollup.coarser("day", DAY_MS, "daily", drop=("project",)).create(db)
-        rollup.coarser("span", SPAN_MS, "span", drop=("project",)).create(db)
     SESSIONS.create(db)
     create_session_runs(db)
     db.execute("CREATE INDEX session_rollup_last ON session_rollup (last_ms)")
