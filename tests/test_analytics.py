@@ -154,6 +154,19 @@ def _build() -> list[MetricEvent]:
                 duration_ms=5.0,
             )
         )
+    # A Task call whose outcome the source did not record: a call, neither ok nor failed.
+    events.append(
+        MetricEvent(
+            event_id=stable_id("tool-task", 0),
+            kind=EventKind.TOOL_CALL,
+            agent="claude_code",
+            session_id="s-alpha",
+            ts_ms=start + HOUR + 10_000,
+            run_id="run-a2",
+            project="/p/shop",
+            tool_name="Task",
+        )
+    )
     # API errors: 2 rate limits and 1 overloaded on Sonnet in s-alpha; 1 server error in s-gamma.
     for i, (cls, session, agent) in enumerate(
         [
@@ -420,8 +433,9 @@ def test_latency_percentiles_per_model_and_agent(analytics: Analytics) -> None:
     assert copilot.mean == pytest.approx(500.0)
     assert close(copilot.p99, 500.0)
     tools = by_agent[(LatencyMetric.TOOL, "claude_code")]
-    assert tools.count == len(TOOLS)
-    assert close(tools.p50, nearest_rank([t.duration_ms or 0 for t in TOOLS], 0.5))
+    timed = [t.duration_ms for t in TOOLS if t.duration_ms is not None]
+    assert tools.count == len(timed)
+    assert close(tools.p50, nearest_rank(timed, 0.5))
 
 
 def test_tool_stats_success_rates_and_durations(analytics: Analytics) -> None:
@@ -442,6 +456,8 @@ def test_tool_stats_success_rates_and_durations(analytics: Analytics) -> None:
         assert close(found.durations.p50, nearest_rank(durations, 0.5))
         assert close(found.durations.p95, nearest_rank(durations, 0.95))
     assert stats["Bash"].success_rate == pytest.approx(0.7)
+    task = stats["Task"]  # outcome unknown: a call, neither ok nor failed
+    assert (task.calls, task.ok, task.failed, task.success_rate) == (1, 0, 0, None)
 
 
 def test_tool_calls_per_day(analytics: Analytics) -> None:
@@ -449,6 +465,7 @@ def test_tool_calls_per_day(analytics: Analytics) -> None:
     assert [(r.period and r.period.date().isoformat(), r.tool, r.calls) for r in rows] == [
         ("2026-11-02", "Bash", 10),
         ("2026-11-02", "Read", 5),
+        ("2026-11-02", "Task", 1),
     ]
 
 
@@ -486,8 +503,8 @@ def test_sessions(analytics: Analytics) -> None:
     assert alpha.last_ms == max(e.ts_ms for e in events)
     assert alpha.turns == 2
     assert (alpha.tool_calls, alpha.tool_failed, alpha.api_errors, alpha.compactions) == (
-        15,
-        3,
+        sum(1 for e in events if e.kind == EventKind.TOOL_CALL),
+        sum(1 for e in events if e.kind == EventKind.TOOL_CALL and e.ok is False),
         3,
         1,
     )

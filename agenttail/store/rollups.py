@@ -89,7 +89,8 @@ class Rollup:
         """One statement adding (``sign`` "") or subtracting ("-") ``row`` (NEW or OLD)."""
         names = [*self.keys, *self.sums]
         values = [expr.format(r=row) for expr in self.keys.values()]
-        values += [f"{sign}({expr.format(r=row)})" for expr in self.sums.values()]
+        # COALESCE: a comparison with a NULL column (a tool call of unknown outcome) is NULL.
+        values += [f"{sign}COALESCE({expr.format(r=row)}, 0)" for expr in self.sums.values()]
         sets = [f"{c} = {c} + excluded.{c}" for c in self.sums]
         if not sign:
             names += list(self.extremes)
@@ -107,7 +108,7 @@ class Rollup:
     def fill(self, db: Database) -> None:
         """Build the rollup from the events already stored."""
         keys = [expr.format(r="events") for expr in self.keys.values()]
-        sums = [f"sum({expr.format(r='events')})" for expr in self.sums.values()]
+        sums = [f"sum(COALESCE({expr.format(r='events')}, 0))" for expr in self.sums.values()]
         extremes = [f"{fn}({expr.format(r='events')})" for fn, expr in self.extremes.values()]
         names = [*self.keys, *self.sums, *self.extremes]
         db.execute(
