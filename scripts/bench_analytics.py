@@ -2,7 +2,7 @@
 
     python scripts/bench_analytics.py --events 10000000 --db /tmp/bench-analytics.db
 
-Events are generated in SQL into a store migrated up to m005, then migration m006 builds the
+Events are generated in SQL into a store migrated up to m006, then migration m007 builds the
 rollups from them, exactly as it does on a user's existing store (its duration is reported).
 Each question then runs through ``SqliteAnalytics`` five times; the median is printed.
 A benchmark, not a test: numbers go in the README.
@@ -81,9 +81,9 @@ def build(path: Path, count: int) -> None:
 
     db = Database(path)
     db.execute("PRAGMA journal_mode = WAL")
-    migrations.apply(db, stop_before="m006_analytics_rollups")
+    migrations.apply(db, stop_before="m007_analytics_rollups")
     for trigger in ("events_rollup_insert", "events_rollup_update", "events_rollup_delete"):
-        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")  # m006 replaces them
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")  # m007 replaces them
     started = time.perf_counter()
     sql = _GENERATE.format(per=EVENTS_PER_SESSION, start=START_MS, year=YEAR_MS)
     with db.conn:
@@ -91,8 +91,8 @@ def build(path: Path, count: int) -> None:
     print(f"generated {count:,} events in {time.perf_counter() - started:.1f} s")
     db.close()
     started = time.perf_counter()
-    Store(path).close()  # applies m006: rollups filled from the events
-    print(f"migration m006 (rollups from existing events): {time.perf_counter() - started:.1f} s")
+    Store(path).close()  # applies m007: rollups filled from the events
+    print(f"migration m007 (rollups from existing events): {time.perf_counter() - started:.1f} s")
 
 
 def timed(name: str, run: Callable[[], Any]) -> None:

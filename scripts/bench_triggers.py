@@ -1,5 +1,5 @@
 """What the analytics rollup triggers cost at insert: the same events into a store migrated up
-to m005 (no analytics rollups) and one with m006, in batches of 500 as the daemon commits
+to m006 (no analytics rollups) and one with m007, in batches of 500 as the daemon commits
 them. CPU time of the inserting process (the machine may be shared), best of --runs,
 interleaved.
 
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     batch = events(args.events)
-    schemas = {"m005: no analytics rollups": "m006_analytics_rollups", "m006: rollups": None}
+    schemas = {"m006: no analytics rollups": "m007_analytics_rollups", "m007: rollups": None}
     times: dict[str, list[float]] = {label: [] for label in schemas}
     for _ in range(args.runs):
         for label, stop in schemas.items():

@@ -385,7 +385,7 @@ def test_a_store_from_before_the_rollups_gets_a_clear_message(home: Path) -> Non
 
     home.mkdir(parents=True)
     db = Database(home / "agenttail.db")
-    migrations.apply(db, stop_before="m006_analytics_rollups")
+    migrations.apply(db, stop_before="m007_analytics_rollups")
     db.close()
     result = CliRunner().invoke(main, ["report", "tools"])
     assert result.exit_code == 1

@@ -124,7 +124,7 @@ def _filters(
 
 Level = tuple[str, str, int]  # table, time key, slice length in ms
 
-# Each rollup's tables from finest to coarsest (rollups.py, migration m006).
+# Each rollup's tables from finest to coarsest (rollups.py, migration m007).
 _LEVELS: dict[str, tuple[Level, ...]] = {
     **{
         table: (

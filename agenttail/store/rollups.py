@@ -15,7 +15,7 @@ agent, project, metric and subject (model or tool). An exact percentile would ne
 every matching duration; the histogram answers from a few thousand rows however long the
 history is.
 
-These definitions belong to migration m006 (``migrations.py``); a later change to a rollup is
+These definitions belong to migration m007 (``migrations.py``); a later change to a rollup is
 a new migration, never an edit here.
 """
 
@@ -339,7 +339,7 @@ def create_session_runs(db: Database) -> None:
 
 
 def analytics_rollups() -> list[Rollup]:
-    """Every rollup table of m006 but the per-session one, each time-keyed rollup at several
+    """Every rollup table of m007 but the per-session one, each time-keyed rollup at several
     slice lengths (``<table>``, ``_hourly``, ``_daily``, ``_span`` for four weeks)."""
     rollups: list[Rollup] = []
     for rollup in (USAGE, TOOLS, ERRORS):
@@ -356,7 +356,7 @@ def analytics_rollups() -> list[Rollup]:
 
 
 def create_analytics_rollups(db: Database) -> None:
-    """Migration m006: every rollup analytics reads, and the indexes its lookups use.
+    """Migration m007: every rollup analytics reads, and the indexes its lookups use.
 
     A window reads its middle from the coarsest slices that fit and only its ragged ends from
     finer ones. Duration histograms keep the project dimension only at the finest (hourly)
