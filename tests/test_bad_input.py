@@ -28,9 +28,10 @@ from agenttail.agents.copilot import CopilotAgent
 from agenttail.config import load_config
 from agenttail.daemon.runner import Pipeline, drain
 from agenttail.paths import AppPaths
-from agenttail.report import Window, daily_report, resolve_timezone
+from agenttail.report import ReportOptions, Window, daily_report, resolve_timezone
 from agenttail.status import gap_lines, status_data
 from agenttail.store import Store
+from agenttail.store.analytics import SqliteAnalytics
 from scripts import gen_copilot_home as GEN
 from tests.helpers import ClaudeSession, run_agenttail
 
@@ -99,7 +100,7 @@ def ingest(home: Path, tree: Path) -> None:
 
 def daily(home: Path) -> dict[str, Any]:
     with Store(home / "agenttail.db", readonly=True) as store:
-        return daily_report(store, Window(UTC))
+        return daily_report(SqliteAnalytics(store), ReportOptions(Window(UTC)))
 
 
 def status_of(home: Path) -> dict[str, Any]:
