@@ -89,7 +89,14 @@ def test_every_documented_command_parses(claude_dir: Path) -> None:
 
 
 def test_documented_read_commands_work_as_written_on_the_venv_path(claude_dir: Path) -> None:
-    session = ClaudeSession(claude_dir)
+    # A session whose id starts with the prefix the README's `report session ID` example shows.
+    prefixes = [
+        line.split()[3]
+        for line in documented_commands()
+        if line.count(" ") == 3 and line.startswith("agenttail report session ")
+    ]
+    session_id = (prefixes[0] if prefixes else "") + "-0000-4000-8000-000000000000"
+    session = ClaudeSession(claude_dir, session_id=session_id)
     session.write(session.assistant("2026-11-10T10:00:00Z", "msg_1"))
     venv_bin = Path(sys.executable).parent
     assert (venv_bin / "agenttail").exists()  # the console script an install provides
