@@ -171,3 +171,27 @@ def add_rows(a: Rows, b: Rows) -> Rows:
     """Per-day sums of two ``day_rows`` results."""
     fields = list(TOKEN_FIELDS.values())
     return {d: {k: a.get(d, {}).get(k, 0) + b.get(d, {}).get(k, 0) for k in fields} for d in a | b}
+
+
+ModelRows = dict[str, dict[str, tuple[int, ...]]]  # day -> model -> (input, output, write, read)
+
+
+def model_rows(report: Any) -> ModelRows:
+    """Per-day, per-model (input, output, cache write, cache read) tokens of a daily report:
+    ccusage's ``modelBreakdowns`` (its ``[pi] ``-style source prefix dropped), agenttail's
+    ``models``, or a generator's ``by_model``."""
+    theirs = list(TOKEN_FIELDS)[:4]
+    ours = [TOKEN_FIELDS[k] for k in theirs]
+    table: ModelRows = {}
+    for day in report["daily"]:
+        if "modelBreakdowns" in day:
+            rows = {
+                m["modelName"].split("] ", 1)[-1]: tuple(int(m[k]) for k in theirs)
+                for m in day["modelBreakdowns"]
+            }
+        elif "by_model" in day:
+            rows = {name: tuple(int(v[k]) for k in ours) for name, v in day["by_model"].items()}
+        else:
+            rows = {m["model"]: tuple(int(m[k]) for k in ours) for m in day["models"]}
+        table[day["date"]] = rows
+    return table

@@ -266,16 +266,17 @@ def write(session: Session) -> None:
 
 def totals(records: list[tuple[str, dict[str, int], str]]) -> dict[str, Any]:
     days: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    models: dict[str, set[str]] = defaultdict(set)
+    models: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
     for day, tokens, model in records:
+        per_model = models[day].setdefault(model, dict.fromkeys(FIELDS, 0))
         for name in FIELDS:
             days[day][name] += tokens[name]
-        models[day].add(model)
+            per_model[name] += tokens[name]
     rows = []
     for day in sorted(days):
         row: dict[str, Any] = {"date": day, **days[day]}
         row["total_tokens"] = sum(days[day].values())
-        row["models"] = sorted(models[day])
+        row["by_model"] = dict(sorted(models[day].items()))
         rows.append(row)
     grand = {name: sum(r[name] for r in rows) for name in (*FIELDS, "total_tokens")}
     return {"daily": rows, "totals": grand}

@@ -59,7 +59,9 @@ def test_rename_rewrite_and_twins_count_once(tmp_path: Path) -> None:
     expected = generate(out)
     state = out / "root"
     env = {**os.environ, "AGENTTAIL_HOME": str(tmp_path / "s"), "OPENCLAW_STATE_DIR": str(state)}
-    assert ccusage_tool.day_rows(helpers.agenttail_daily(env)) == ccusage_tool.day_rows(expected)
+    first = helpers.agenttail_daily(env)
+    assert ccusage_tool.day_rows(first) == ccusage_tool.day_rows(expected)
+    assert ccusage_tool.model_rows(first) == ccusage_tool.model_rows(expected)
     sessions = sorted((state / "agents" / "main" / "sessions").glob("*.jsonl"))
     live = next(p for p in sessions if ".checkpoint." not in p.name)
     shutil.move(live, live.with_name(live.name + ".reset.2026-12-01T00-00-00.000Z"))
@@ -81,3 +83,20 @@ def test_real_ccusage_counts_checkpoint_twins_again(tmp_path: Path) -> None:
     ours, copies = ccusage_tool.day_rows(expected), ccusage_tool.day_rows(expected["copies"])
     assert copies
     assert theirs == ccusage_tool.add_rows(ours, copies)
+    mine, copied = ccusage_tool.model_rows(expected), ccusage_tool.model_rows(expected["copies"])
+    zero = (0, 0, 0, 0)
+    per_model = {
+        day: {
+            model: tuple(
+                a + b
+                for a, b in zip(
+                    mine.get(day, {}).get(model, zero),
+                    copied.get(day, {}).get(model, zero),
+                    strict=True,
+                )
+            )
+            for model in mine.get(day, {}).keys() | copied.get(day, {}).keys()
+        }
+        for day in mine.keys() | copied.keys()
+    }
+    assert ccusage_tool.model_rows(report) == per_model  # "[openclaw] <model>" in ccusage

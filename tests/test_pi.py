@@ -239,12 +239,15 @@ def test_corpus_with_forks_counts_each_request_once(tmp_path: Path, moved: bool)
         "AGENTTAIL_HOME": str(tmp_path / "state"),
         "PI_AGENT_DIR": str(corpus / "root"),
     }
-    ours = ccusage_tool.day_rows(helpers.agenttail_daily(env))
+    ours_report = helpers.agenttail_daily(env)
+    ours = ccusage_tool.day_rows(ours_report)
+    assert ccusage_tool.model_rows(ours_report) == ccusage_tool.model_rows(expected)
     assert len(ours) >= 5
     assert ours == ccusage_tool.day_rows(expected)
-    theirs = ccusage_tool.day_rows(
-        ccusage_pi_daily(corpus / "root", tmp_path / "home"), ccusage_tool.TOKEN_FIELDS
-    )
+    report = ccusage_pi_daily(corpus / "root", tmp_path / "home")
+    theirs = ccusage_tool.day_rows(report, ccusage_tool.TOKEN_FIELDS)
     copies = ccusage_tool.day_rows(expected["copies"]) if moved else {}
     assert expected["copies"]["totals"]["total_tokens"] > 0
     assert theirs == ccusage_tool.add_rows(ours, copies)
+    if not moved:  # per model too: ccusage names them "[pi] <model>"
+        assert ccusage_tool.model_rows(report) == ccusage_tool.model_rows(expected)
