@@ -163,6 +163,9 @@ def status(as_json: bool, all_streams: bool) -> None:
         if store is not None:
             store.close()
     data["database"] = str(paths.database)
+    from agenttail.status import daemon_section
+
+    data["daemon"] = daemon_section(paths)
     if as_json:
         echo_json(data)
         return
@@ -181,6 +184,8 @@ def status(as_json: bool, all_streams: bool) -> None:
     console.print(f"database: {data['database']}", overflow="fold")
     for line in gap_lines(data["gaps"]):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for condition in data["daemon"]["conditions"]:
+        console.print(f"[bold red]daemon: {condition['message']}[/]", overflow="fold")
     upload = data["upload"]
     if not upload.get("configured"):
         console.print("upload: not configured (events stay local)")

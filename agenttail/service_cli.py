@@ -267,6 +267,12 @@ def inotify_limits() -> dict[str, int] | None:
     return limits
 
 
+def _store_problem(paths: AppPaths) -> str | None:
+    from agenttail.daemon.store_keeper import store_problem
+
+    return store_problem(paths.database)
+
+
 def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
     from agenttail import cli
     from agenttail.agents.base import discover
@@ -291,6 +297,7 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
         "config_problems": [p.to_dict() for p in config.problems],
         "database": str(paths.database),
         "database_exists": paths.database.exists(),
+        "database_problem": _store_problem(paths),
         "log_file": str(paths.log_file),
         "lock_file": str(paths.lock_file),
         "daemon": {"running": pid is not None, "pid": pid, "runtime": runtime, "watches": watches},
@@ -332,6 +339,11 @@ def doctor(as_json: bool) -> None:
         return
     click.echo(f"config:   {data['config_file'] or 'defaults (no config.toml)'}")
     click.echo(f"database: {data['database']}" + ("" if data["database_exists"] else " (none yet)"))
+    if data["database_problem"]:
+        click.echo(
+            f"  DAMAGED: {data['database_problem']}; a running daemon moves it aside and rebuilds"
+            " it by itself, else the next `agenttail scan` or daemon start does"
+        )
     click.echo(f"log:      {data['log_file']}")
     for agent in data["agents"]:
         click.echo(f"agent {agent['name']}: {agent['streams']} session files")

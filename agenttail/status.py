@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.events import iso_from_ms
+from agenttail.paths import AppPaths
 from agenttail.store import Store
 
 
@@ -160,3 +163,39 @@ def _upload_section(store: Store | None) -> dict[str, Any]:
     from agenttail.upload.cli import status_section
 
     return status_section(store)
+
+
+NO_SPACE_BYTES = 64 * 1024
+CONDITION_TEXT = {
+    "disk_full": "the disk is full: new usage is not stored until there is space again "
+    "(the daemon retries by itself and then catches up, nothing is lost)",
+}
+
+
+def daemon_section(paths: AppPaths) -> dict[str, Any]:
+    """Whether a daemon runs, and the conditions it reports (a full disk) in its runtime state."""
+    from agenttail.daemon.lifecycle import lock_holder, read_runtime_state, runtime_state_file
+
+    pid = lock_holder(paths.lock_file)
+    runtime = read_runtime_state(runtime_state_file(paths)) if pid else None
+    conditions = []
+    for item in (runtime or {}).get("conditions") or []:
+        if isinstance(item, dict):
+            name = str(item.get("condition"))
+            conditions.append({**item, "message": CONDITION_TEXT.get(name, name)})
+    if not any(c["condition"] == "disk_full" for c in conditions) and _no_space(paths.data_dir):
+        # Seen by `status` itself: on a full disk the daemon may not manage to say it.
+        conditions.append({"condition": "disk_full", "message": CONDITION_TEXT["disk_full"]})
+    return {
+        "running": pid is not None,
+        "pid": pid if pid and pid > 0 else None,
+        "conditions": conditions,
+    }
+
+
+def _no_space(folder: Path) -> bool:
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < NO_SPACE_BYTES

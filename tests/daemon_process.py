@@ -89,3 +89,27 @@ class DaemonProcess:
 
     def __exit__(self, *_exc: object) -> None:
         self.kill()
+
+
+def daemon_env(**settings: str) -> dict[str, str]:
+    """This test's environment for a daemon not started by systemd, plus ``settings``."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    env.update(settings)
+    return env
+
+
+def counted_requests(database: Path) -> tuple[int, int]:
+    """Counted requests and their output tokens read straight from a store (-1 when unreadable)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=2) as conn:
+            row = conn.execute(
+                "SELECT count(*), coalesce(sum(output_tokens), 0) FROM events"
+                " WHERE counted = 1 AND kind = 'llm_request'"
+            ).fetchone()
+    except sqlite3.Error:
+        return (-1, -1)
+    return int(row[0]), int(row[1])

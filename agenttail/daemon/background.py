@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from typing import Protocol
@@ -10,7 +11,9 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from agenttail.config import Config
+from agenttail.daemon.pause import DiskFullPause
 from agenttail.daemon.runner import Pipeline
+from agenttail.daemon.store_keeper import StoreKeeper, file_identity, is_broken_store
 from agenttail.daemon.watch import Watcher
 
 log = structlog.stdlib.get_logger(__name__)
@@ -45,10 +48,22 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.companions: list[Companion] = []
+        self.pause = DiskFullPause(on_clear=self.request_sweep)
+        pipeline.workers.pause = self.pause
+        self.keeper = StoreKeeper(pipeline.paths.database, on_rebuilt=self.request_sweep)
+        pipeline.workers.keeper = self.keeper
 
     def _sweep_job(self) -> None:
         try:
-            self.pipeline.sweep()
+            self.keeper.check()
+            seen = file_identity(self.keeper.path)
+            try:
+                self.pipeline.sweep()
+            except sqlite3.DatabaseError as exc:
+                if not is_broken_store(exc):
+                    raise
+                self.keeper.recover(seen, str(exc))
+                self.pipeline.sweep()
             self.watcher.refresh()
         except Exception:
             log.exception("sweep_failed")
@@ -101,6 +116,10 @@ class Daemon:
             companion.apply_config(config)
         return [k for k in changed if k in RESTART_KEYS]
 
+    def state_version(self) -> tuple[int, int]:
+        """Changes whenever what ``describe`` reports about watches or conditions changes."""
+        return (self.watcher.generation, self.pause.version)
+
     def describe(self) -> dict[str, object]:
         """A snapshot for sd_notify STATUS= and ``doctor``."""
         return {
@@ -108,6 +127,7 @@ class Daemon:
             "polling": self.watcher.polling,
             "watched": [str(p) for p in sorted(self.watcher.watched)],
             "watches": self.watcher.describe(),
+            "conditions": [c for c in (self.pause.describe(),) if c is not None],
             "queued": self.pipeline.queue.pending(),
             "in_flight": self.pipeline.queue.in_flight(),
             "workers": self.pipeline.workers.count,

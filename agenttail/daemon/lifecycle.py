@@ -57,9 +57,12 @@ class InstanceLock:
         except OSError:
             os.close(fd)
             raise AlreadyRunning(self.path, _read_pid(self.path)) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:  # a full disk: the lock holds, only its pid is not readable
+            log.warning("lock_pid_not_written", lock_file=str(self.path), error=repr(exc))
 
     def release(self) -> None:
         if self._fd is not None:
@@ -147,14 +150,41 @@ def runtime_state_file(paths: AppPaths) -> Path:
     return paths.state_dir / "daemon.json"
 
 
+STATE_BLOCK = 4096
+
+
 def write_runtime_state(path: Path, data: Mapping[str, Any]) -> None:
-    """What the running daemon watches, for ``doctor`` (atomic: temp file + replace)."""
+    """What the running daemon watches and its conditions, for ``doctor`` and ``status``.
+
+    Atomic (temp file + replace) when the disk allows. The file is padded to whole 4 KiB
+    blocks so that on a full disk, where no new block can be had, the state can still be
+    overwritten in place: that is when ``status`` most needs to read "disk full".
+    """
+    body = orjson.dumps(data, option=orjson.OPT_INDENT_2)
+    body += b" " * (-len(body) % STATE_BLOCK)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        tmp.write_bytes(body)
         tmp.replace(path)
+        return
     except OSError as exc:
-        log.warning("runtime_state_write_failed", path=str(path), error=repr(exc))
+        error = exc
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        fd = None
+    if fd is not None:
+        try:
+            if os.fstat(fd).st_size >= len(body):
+                os.pwrite(fd, body + b" " * (os.fstat(fd).st_size - len(body)), 0)
+                return
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    log.warning("runtime_state_write_failed", path=str(path), error=repr(error))
 
 
 def read_runtime_state(path: Path) -> dict[str, Any] | None:

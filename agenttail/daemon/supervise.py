@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -27,9 +28,11 @@ from agenttail.daemon.lifecycle import (
     runtime_state_file,
     write_runtime_state,
 )
+from agenttail.daemon.pause import RETRY_S, is_disk_full
 from agenttail.daemon.runner import Pipeline
 from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
+from agenttail.store import Store
 from agenttail.upload.cli import upload_loop
 
 log = structlog.stdlib.get_logger(__name__)
@@ -65,7 +68,7 @@ def supervise(
         notifier.ready(status_line(snapshot))
         log.info("daemon_ready", pid=os.getpid(), **snapshot)
         last_state = time.monotonic()
-        published_generation = daemon.watcher.generation
+        published_version = daemon.state_version()
         while not stop.wait(interval):
             if reload.is_set():
                 reload.clear()
@@ -74,11 +77,11 @@ def supervise(
                 notifier.watchdog()
             else:
                 log.warning("daemon_unhealthy_skipping_watchdog", **daemon.describe())
-            # Published at once when a watch is lost or re-armed, so `doctor` never shows a
-            # watch that is gone.
-            watches_changed = daemon.watcher.generation != published_generation
-            if watches_changed or time.monotonic() - last_state >= STATE_EVERY_S:
-                published_generation = daemon.watcher.generation
+            # Published at once when a watch is lost or re-armed or the disk fills up or
+            # frees, so `doctor` and `status` never show a state that is gone.
+            changed = daemon.state_version() != published_version
+            if changed or time.monotonic() - last_state >= STATE_EVERY_S:
+                published_version = daemon.state_version()
                 snapshot = daemon.describe()
                 _publish(state_file, snapshot, started)
                 notifier.status(status_line(snapshot))
@@ -113,6 +116,40 @@ def _publish(path: Path | None, snapshot: dict[str, object], started: float) -> 
 EX_TEMPFAIL = 75  # sysexits: another instance runs; try again later
 
 
+def wait_for_space(paths: AppPaths, stop: threading.Event, notifier: Notifier) -> bool:
+    """Create or migrate the store, waiting (up, and saying why) while the disk is full.
+
+    False when stopped meanwhile. The service manager sees READY with a "disk full" status
+    and keeps getting watchdog pings, so it neither times the start out nor restarts us.
+    """
+    started = time.time()
+    waiting = False
+    while True:
+        try:
+            Store.ensure_schema(paths.database)
+            return True
+        except (sqlite3.Error, OSError) as exc:
+            if not is_disk_full(exc):
+                raise
+            if not waiting:
+                waiting = True
+                log.error(
+                    "disk_full",
+                    error=str(exc),
+                    database=str(paths.database),
+                    retry_seconds=RETRY_S,
+                    hint="free some space: the daemon starts by itself once it can",
+                )
+                condition = {"condition": "disk_full", "since": started, "error": str(exc)}
+                _publish(runtime_state_file(paths), {"conditions": [condition]}, started)
+                notifier.ready("disk full: waiting for space to create the store")
+        deadline = time.monotonic() + RETRY_S
+        while time.monotonic() < deadline:
+            if stop.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
+                return False
+            notifier.watchdog()
+
+
 def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:
     """``agenttail run``: lock, log, wire signals, supervise; returns the exit status."""
     paths.ensure()
@@ -135,11 +172,20 @@ def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:
         configure_logging(fresh.get_str("log_level") or "info", paths.log_file)
         return fresh
 
+    notifier = Notifier()
     try:
+        if not wait_for_space(paths, stop, notifier):
+            runtime_state_file(paths).unlink(missing_ok=True)
+            return 0
         daemon = Daemon(Pipeline(paths, config, agents))
         daemon.attach(upload_loop(paths, config))
         supervise(
-            daemon, stop, reload, reload_config=reload_config, state_file=runtime_state_file(paths)
+            daemon,
+            stop,
+            reload,
+            reload_config=reload_config,
+            notifier=notifier,
+            state_file=runtime_state_file(paths),
         )
     finally:
         for signum, handler in previous.items():

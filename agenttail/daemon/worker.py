@@ -17,6 +17,8 @@ import structlog
 
 from agenttail.agents.base import Agent, AgentContext, StreamRef, StreamState
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
+from agenttail.daemon.pause import DiskFullPause, is_disk_full
+from agenttail.daemon.store_keeper import Identity, StoreKeeper, is_broken_store
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.readers.base import ReadLimits
 from agenttail.store import FileStat, Store
@@ -43,6 +45,8 @@ class Outcome:
     reset: bool = False
     finished: bool = True
     error: str | None = None
+    disk_full: bool = False
+    store_broken: bool = False
 
 
 class StreamProcessor:
@@ -63,6 +67,7 @@ class StreamProcessor:
         self.clock = clock
         self.max_batches = max_batches
         self.stop = stop or threading.Event()
+        self.store_identity: Identity | None = None  # set by a StoreKeeper that follows it
 
     def process(self, ref: StreamRef) -> Outcome:
         """Read ``ref`` from its watermark; ``finished`` False means call again for more."""
@@ -74,7 +79,14 @@ class StreamProcessor:
             self._fail(ref, "vanished: the file was removed before it could be read")
         except (OSError, sqlite3.Error, ValueError) as exc:
             outcome.error = repr(exc)
-            self._fail(ref, f"{type(exc).__name__}: {exc}")
+            if is_disk_full(exc):
+                # Not the stream's fault, and no failure record could be written anyway.
+                outcome.error = f"the disk is full: {exc}"
+                outcome.disk_full = True
+            elif is_broken_store(exc):
+                outcome.store_broken = True  # the store, not the stream: see StoreKeeper
+            else:
+                self._fail(ref, f"{type(exc).__name__}: {exc}")
         except Exception as exc:
             log.exception("stream_crashed", path=ref.path_text)
             outcome.error = repr(exc)
@@ -153,11 +165,16 @@ class Workers:
         make_processor: Callable[[threading.Event], StreamProcessor],
         count: int,
         on_outcome: Callable[[StreamRef, Outcome], None] | None = None,
+        pause: DiskFullPause | None = None,
+        keeper: StoreKeeper | None = None,
     ) -> None:
         self.queue = queue
         self.make_processor = make_processor
         self.count = count
         self.on_outcome = on_outcome
+        # The daemon pauses on a full disk; a one-off scan reports the streams as failed.
+        self.pause = pause
+        self.keeper = keeper  # the daemon follows a replaced or damaged store
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -174,22 +191,47 @@ class Workers:
 
     def _run(self) -> None:
         processor = self.make_processor(self.stop_event)
+        if self.keeper is not None:  # a connection whose file the keeper knows
+            processor.store.close()
+            processor.store, processor.store_identity = self.keeper.open()
         try:
             while not self.stop_event.is_set():
+                if self.pause is not None:
+                    self.pause.wait(self.stop_event)
                 ref = self.queue.get(timeout=0.5)
                 if ref is None:
                     continue
+                if self.keeper is not None:
+                    self._follow_store(processor)
                 try:
                     outcome = processor.process(ref)
                 except Exception:
                     log.exception("worker_task_crashed", path=ref.path_text)
                     outcome = Outcome(error="crashed")
                 again = not outcome.finished and outcome.error is None
+                if self.pause is not None:
+                    if outcome.disk_full:
+                        self.pause.trip(outcome.error or "disk full")
+                        again = True  # back to the queue: read again once there is space
+                    elif outcome.error is None:
+                        self.pause.clear()
+                if self.keeper is not None and outcome.store_broken:
+                    self.keeper.recover(processor.store_identity, outcome.error or "")
+                    again = True  # read again into the rebuilt store
                 self.queue.done(ref, again=again and not self.stop_event.is_set())
                 if self.on_outcome is not None:
                     self.on_outcome(ref, outcome)
         finally:
             processor.store.close()
+
+    def _follow_store(self, processor: StreamProcessor) -> None:
+        assert self.keeper is not None
+        try:
+            processor.store, processor.store_identity = self.keeper.follow(
+                processor.store, processor.store_identity
+            )
+        except (OSError, sqlite3.Error) as exc:  # a full disk, say: the task reports it
+            log.warning("store_reopen_failed", error=repr(exc))
 
     def stop(self, timeout: float = 15.0) -> None:
         """Wait for the current batches; ``timeout`` bounds the whole pool, not each thread."""

@@ -9,12 +9,14 @@ A reload (SIGHUP) hands the loop new ``upload.*`` settings; they apply from the 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
 import structlog
 
 from agenttail.config import Config, ConfigError
+from agenttail.daemon.pause import is_disk_full
 from agenttail.upload.settings import UploadSettings, upload_settings
 from agenttail.upload.uploader import Uploader
 
@@ -115,6 +117,11 @@ class UploadLoop:
                     continue
                 try:
                     uploader.flush(min(settings.flush_deadline_seconds, settings.interval_seconds))
+                except (OSError, sqlite3.Error) as exc:
+                    if not is_disk_full(exc):
+                        log.exception("upload_failed")
+                    else:  # claiming a batch writes to the store: wait for space, quietly
+                        log.error("upload_waits_for_disk_space", error=str(exc))
                 except Exception:  # the loop must survive any failure
                     log.exception("upload_failed")
                 self.flushes += 1

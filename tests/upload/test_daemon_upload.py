@@ -12,18 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess, wait_until
+from tests.daemon_process import DaemonProcess, daemon_env, wait_until
 from tests.upload.receiver import Fault, Receiver
 from tests.upload.support import database, stored_events
 from tests.upload.transcripts import write_sessions
 
 pytestmark = pytest.mark.slow
-
-
-def daemon_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-    env.update(settings)
-    return env
 
 
 def home() -> Path:

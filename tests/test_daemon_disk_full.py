@@ -1,0 +1,140 @@
+"""A full disk under the real daemon: its state folder on a 2 MiB tmpfs that the test fills.
+
+The daemon stays up, says "disk full" once (in ``status`` and in its log, without flooding
+stderr), ``scan`` exits non-zero, and once space returns everything appended meanwhile is
+stored within one retry interval, each request exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agenttail.daemon.pause import RETRY_S
+from tests.daemon_process import DaemonProcess, counted_requests, daemon_env, wait_until
+from tests.helpers import ClaudeSession, run_agenttail
+
+pytestmark = pytest.mark.slow
+OUTPUT_TOKENS = 100  # per request, as ClaudeSession.assistant writes it
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs (needs root, as the test suite runs here), unmounted afterwards."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False, capture_output=True)
+
+
+def fill(disk: Path) -> Path:
+    """Write a filler file until the filesystem has no block left."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        chunk = b"\0" * 4096
+        with contextlib.suppress(OSError):
+            while True:
+                handle.write(chunk)
+    with pytest.raises(OSError) as full, open(disk / "probe", "wb", buffering=0) as probe:
+        probe.write(chunk)
+    assert full.value.errno == errno.ENOSPC
+    (disk / "probe").unlink(missing_ok=True)
+    return filler
+
+
+def conditions(env: dict[str, str], *, from_daemon: bool = False) -> list[str]:
+    """The conditions ``status --json`` shows; ``from_daemon``: only those the daemon itself
+    reported (with its error and retry interval), not what ``status`` saw on its own."""
+    done = run_agenttail(env, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    found = data["daemon"]["conditions"]
+    return [c["condition"] for c in found if not from_daemon or "retry_seconds" in c]
+
+
+def write_requests(session: ClaudeSession, first: int, count: int) -> None:
+    session.write(
+        *(
+            session.assistant(f"2026-11-20T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z", f"msg_{i}")
+            for i in range(first, first + count)
+        )
+    )
+
+
+def test_full_disk_pauses_then_catches_up_once(
+    small_disk: Path, claude_dir: Path, tmp_path: Path
+) -> None:
+    home = small_disk / "home"
+    env = daemon_env(AGENTTAIL_HOME=str(home))
+    database = home / "agenttail.db"
+    sessions = [ClaudeSession(claude_dir) for _ in range(3)]
+    for index, session in enumerate(sessions):
+        write_requests(session, index * 10_000, 5)
+    with DaemonProcess(env, home, tmp_path / "daemon.stderr") as daemon:
+        daemon.wait_ready()
+        assert wait_until(lambda: counted_requests(database)[0] == 15, 30), daemon.stderr()
+        stderr_before = len(daemon.stderr().splitlines())
+
+        filler = fill(small_disk)
+        for index, session in enumerate(sessions):  # far more than the WAL's slack
+            write_requests(session, index * 10_000 + 5, 400)
+        expected = (15 + 1200, (15 + 1200) * OUTPUT_TOKENS)
+
+        assert wait_until(lambda: conditions(env, from_daemon=True) == ["disk_full"], 30)
+        scan = run_agenttail(env, "scan")
+        assert scan.returncode != 0 and "disk is full" in scan.stderr
+        assert "Traceback" not in scan.stderr
+        assert wait_until(lambda: False, 5) is False  # let the daemon meet the full disk a while
+        assert daemon.proc.poll() is None, "the daemon stays up"
+        flood = daemon.stderr().splitlines()[stderr_before:]
+        assert len(flood) < 20, f"{len(flood)} stderr lines on a full disk:\n" + "\n".join(flood)
+        assert "Traceback" not in daemon.stderr()
+        assert counted_requests(database) != expected
+
+        filler.unlink()  # space comes back: caught up within one retry interval, once
+        assert wait_until(lambda: counted_requests(database) == expected, RETRY_S + 15), (
+            counted_requests(database)
+        )
+        assert wait_until(lambda: conditions(env) == [], 10)
+        assert daemon.terminate()[0] == 0
+    assert counted_requests(database) == expected
+
+
+def test_daemon_started_on_a_full_disk_waits_for_space(
+    small_disk: Path, claude_dir: Path, tmp_path: Path
+) -> None:
+    home = small_disk / "home"
+    (home / "log").mkdir(parents=True)
+    env = daemon_env(AGENTTAIL_HOME=str(home))
+    session = ClaudeSession(claude_dir)
+    write_requests(session, 0, 20)
+    filler = fill(small_disk)
+    with DaemonProcess(env, home, tmp_path / "daemon.stderr") as daemon:
+        assert wait_until(lambda: conditions(env) == ["disk_full"], 30), daemon.stderr()
+        assert daemon.proc.poll() is None, "the daemon waits instead of dying"
+        assert "Traceback" not in daemon.stderr()
+        filler.unlink()
+        database = home / "agenttail.db"
+        expected = (20, 20 * OUTPUT_TOKENS)
+        assert wait_until(lambda: counted_requests(database) == expected, RETRY_S + 20), (
+            daemon.stderr()
+        )
+        assert daemon.terminate()[0] == 0
+    assert "Traceback" not in daemon.stderr()
