@@ -19,41 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agenttail.errors import EX_UNAVAILABLE, AgenttailError
+from agenttail.upload.wire import COLUMNS as WIRE_COLUMNS
 
-# Wire fields stored per event, in the local store's names; "attrs" is kept as JSON text.
+# What the receiver stores of each event: the wire's metric fields (the local store's column
+# names; "attrs" as JSON text) and who sent it.
 EVENT_COLUMNS = (
-    "event_id",
-    "revision",
-    "kind",
-    "agent",
-    "session_id",
-    "run_id",
-    "ts_ms",
-    "project",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-    "cost_nusd",
-    "recorded_cost_nusd",
-    "tokens_known",
-    "estimated",
-    "tool_name",
-    "ok",
-    "duration_ms",
-    "ttft_ms",
-    "context_tokens",
-    "history_len",
-    "error_class",
-    "dedup_key",
-    "is_sidechain",
-    "counted",
-    "attrs",
+    *(name for name in WIRE_COLUMNS if name not in ("sent_revision", "updated_at")),
     "user_name",
     "machine_id",
     "batch_id",
