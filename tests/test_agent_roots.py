@@ -24,8 +24,9 @@ def roots(agent: type, platform: str = "linux", **env: str) -> list[Path]:
 def test_gemini_cli_home_moves_the_home_folder_not_the_data_folder() -> None:
     assert roots(GeminiCliAgent) == [HOME / ".gemini" / "tmp"]
     assert roots(GeminiCliAgent, "win32") == [WIN_HOME / ".gemini" / "tmp"]
-    moved = roots(GeminiCliAgent, GEMINI_CLI_HOME="/srv/gem")
+    moved = roots(GeminiCliAgent, GEMINI_CLI_HOME="/srv/gem", GEMINI_DATA_DIR="/x")
     assert moved == [Path("/srv/gem/.gemini/tmp")]
+    assert roots(GeminiCliAgent, GEMINI_DATA_DIR="/x,/y") == [Path("/x"), Path("/y")]
 
 
 def test_qwen_runtime_dir_wins_over_ccusage_list() -> None:

@@ -1,7 +1,8 @@
 """Gemini CLI: ``~/.gemini/tmp/<project>/chats/session-*.jsonl`` (and legacy ``.json``).
 
 ``GEMINI_CLI_HOME`` replaces the home folder (``$GEMINI_CLI_HOME/.gemini``), as the CLI itself
-does. A session file is a mutation log: a metadata line, message lines, ``$set`` and
+does; else ccusage's ``GEMINI_DATA_DIR`` (a comma-separated list of ``tmp`` folders) is
+honoured. A session file is a mutation log: a metadata line, message lines, ``$set`` and
 ``$rewindTo`` lines. A message is appended again under the same ``id`` when its tokens or tool
 calls arrive, so the last copy of an id wins (``seq`` = byte offset). A resumed legacy ``.json``
 is copied into a new ``.jsonl`` and left in place: both carry the same session and message ids,
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, ClassVar
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.dir_lists import listed_dirs
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import (
     EventKind,
@@ -185,7 +188,10 @@ def session_events(records: Sequence[Record], context: AgentContext) -> list[Met
 class GeminiCliAgent(Agent):
     name = AGENT
     display_name = "Gemini CLI"
-    locations = Roots(default=("~/.gemini/tmp",), overrides=("$GEMINI_CLI_HOME/.gemini/tmp",))
+    locations = Roots(
+        default=("~/.gemini/tmp",),
+        overrides=("$GEMINI_CLI_HOME/.gemini/tmp", "$GEMINI_DATA_DIR"),
+    )
     upload_attrs: ClassVar[Mapping[str, type]] = {
         "tool_call_id": str,
         "tool_status": str,
@@ -207,3 +213,10 @@ class GeminiCliAgent(Agent):
             session_events,
         ),
     )
+
+    def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
+        """``GEMINI_CLI_HOME`` (the CLI's own), else ccusage's ``GEMINI_DATA_DIR`` list."""
+        if env.get("GEMINI_CLI_HOME", "").strip():
+            return super().resolve_roots(env, platform)
+        listed = listed_dirs(env, platform, "GEMINI_DATA_DIR")
+        return listed or super().resolve_roots(env, platform)
