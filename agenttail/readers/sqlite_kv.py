@@ -22,8 +22,7 @@ from typing import Any, ClassVar, Self
 import orjson
 
 from agenttail.readers.base import MIB, ReadLimits, ReadResult, Record
-from agenttail.readers.sqlite_rows import has_table, lenient_text
-from agenttail.readers.sqlite_spans import connect_readonly
+from agenttail.readers.sqlite_rows import connect_readonly, has_table, lenient_text
 from agenttail.watermarks import Watermark, WatermarkError, register_watermark_kind
 
 BUCKETS = 256

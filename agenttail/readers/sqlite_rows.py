@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.readers.base import ReadLimits, ReadResult, Record
-from agenttail.readers.sqlite_spans import connect_readonly
 from agenttail.watermarks import Watermark, WatermarkError, register_watermark_kind
 
 MAX_ROW_BATCH = 1000
+BUSY_TIMEOUT_S = 5.0
 # What an ordering column may hold, as SQLite ``typeof`` names.
 KEY_TYPES = {
     "number": ("integer", "real"),
@@ -51,6 +52,14 @@ class RowQuery:
     ordering column must hold (``KEY_TYPES``); other rows are skipped and counted. Declare
     "number" for a numeric time: a stray text value would otherwise sort after every number
     (SQLite's order) and carry the cursor past the rows written after it.
+
+    A changed database is read again from the start: by default when its newest key is behind
+    the cursor (rows updated in place get newer keys); with ``cursor_check`` when the row at the
+    cursor is gone (for tables whose rows never change: emptied, or restored and rewritten).
+    ``noun`` names the rows in notes; ``missing_note`` is the note for a missing table.
+    ``future_slack`` (ms, for a first ordering column in epoch ms): a row further ahead of now
+    (an infinite or corrupt time) would carry the cursor past every row to come, so it is
+    skipped and counted until its time has come.
     """
 
     table: str
@@ -60,16 +69,26 @@ class RowQuery:
     where: str = ""
     overlap: float = 60_000
     key_types: tuple[str, str] = ("scalar", "scalar")
+    noun: str = "rows"
+    missing_note: str = ""
+    cursor_check: bool = False
+    future_slack: float | None = None
 
     def pageable(self) -> str:
-        """The rows a keyset can page: ordering columns of the declared types."""
-        return " AND ".join(
+        """The rows a keyset can page: ordering columns of the declared types (and, with a
+        ``future_slack``, a first column no later than ``:latest``)."""
+        typed = " AND ".join(
             f"typeof(t.{column}) IN ({', '.join(repr(t) for t in KEY_TYPES[kind])})"
             for column, kind in zip(self.order, self.key_types, strict=True)
         )
+        return typed if self.future_slack is None else f"{typed} AND t.{self.order[0]} <= :latest"
 
     def unpageable_sql(self) -> str:
         return f"SELECT count(*) FROM {self.table} AS t WHERE NOT ({self.pageable()})"
+
+    def at_key_sql(self) -> str:
+        first, second = self.order
+        return f"SELECT 1 FROM {self.table} AS t WHERE t.{first} = :k1 AND t.{second} = :k2"
 
     def newest_sql(self) -> str:
         return f"SELECT max(t.{self.order[0]}) FROM {self.table} AS t WHERE {self.pageable()}"
@@ -127,8 +146,20 @@ class RowKeysetWatermark:
             raise WatermarkError(f"bad key in row_keyset watermark: {text!r}")
         return cls((key[0], key[1]), dev, ino)
 
+    @classmethod
+    def at(cls, key: tuple[Any, Any], dev: int, ino: int) -> Self:
+        return cls(key, dev, ino)
 
-_START: tuple[Any, Any] = (-(2**62), "")  # before every row: numbers sort before text in SQLite
+
+START_KEY: tuple[Any, Any] = (-(2**62), "")  # before every row: numbers sort before text
+
+
+def connect_readonly(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """A read-only connection that waits for, and never blocks, the database's writer."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 class SqliteRowReader:
@@ -140,12 +171,15 @@ class SqliteRowReader:
 
     name = "sqlite_rows"
     watermark_kind: type[Watermark] = RowKeysetWatermark
+    keyset_mark: type[RowKeysetWatermark] = RowKeysetWatermark
+    """The watermark class, also ``watermark_kind`` (a subclass may keep an older stored form)."""
 
     def __init__(
         self,
         query: RowQuery,
         max_batch: int = MAX_ROW_BATCH,
         enrich: Callable[[sqlite3.Connection, list[Row]], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         for kind in query.key_types:
             if kind not in KEY_TYPES:
@@ -153,14 +187,16 @@ class SqliteRowReader:
         self.query = query
         self.max_batch = max_batch
         self.enrich = enrich
+        self.clock = clock
         self._page, self._overlap = query.page_sql(), query.overlap_sql()
 
     def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
         stat = path.stat()
         limit = max(1, min(self.max_batch, limits.max_batch_records))
+        mark_type = self.keyset_mark
         reset_reason: str | None = None
-        key = _START
-        if isinstance(watermark, RowKeysetWatermark):
+        key = START_KEY
+        if isinstance(watermark, mark_type):
             if (watermark.dev, watermark.ino) == (stat.st_dev, stat.st_ino):
                 key = watermark.key
             else:
@@ -169,36 +205,43 @@ class SqliteRowReader:
         conn.text_factory = lenient_text
         try:
             if not has_table(conn, self.query.table):  # created lazily by the agent
-                mark = RowKeysetWatermark(_START, stat.st_dev, stat.st_ino)
-                return ReadResult([], mark, at_end=True, size=stat.st_size)
+                notes = [self.query.missing_note] if self.query.missing_note else []
+                mark = mark_type.at(START_KEY, stat.st_dev, stat.st_ino)
+                return ReadResult([], mark, at_end=True, size=stat.st_size, notes=notes)
             conn.execute("BEGIN")  # one snapshot for the page and its overlap
-            if key != _START and _in_sqlite_order(_newest(conn, self.query)) < _in_sqlite_order(
-                key[0]
-            ):
-                key, reset_reason = _START, "rewound"  # replaced in place, emptied, restored
-            rows = _fetch(conn, self._page, {"k1": key[0], "k2": key[1], "n": limit})
+            slack = self.query.future_slack
+            bound = {} if slack is None else {"latest": float(now_ms(self.clock) + slack)}
+            changed = self._why_changed(conn, key, bound) if key != START_KEY else None
+            if changed is not None:
+                key, reset_reason = START_KEY, changed
+            rows = _fetch(conn, self._page, {"k1": key[0], "k2": key[1], "n": limit, **bound})
             at_end = len(rows) < limit
             end = (rows[-1]["_k1"], rows[-1]["_k2"]) if rows else key
             behind: list[dict[str, Any]] = []
             numeric = isinstance(key[0], int | float)
-            if self.query.overlap > 0 and key != _START and numeric:
+            if self.query.overlap > 0 and key != START_KEY and numeric:
                 low = key[0] - self.query.overlap
-                params = {"low": low, "k1": key[0], "k2": key[1], "n": self.max_batch}
+                params = {"low": low, "k1": key[0], "k2": key[1], "n": self.max_batch, **bound}
                 behind = _fetch(conn, self._overlap, params)[::-1]
             for row in behind:
                 row["overlap"] = True
             page = [_public(row) for row in behind + rows]
             if self.enrich is not None:
                 self.enrich(conn, page)
-            unpageable = conn.execute(self.query.unpageable_sql()).fetchone()[0] if at_end else 0
+            unpageable = (
+                conn.execute(self.query.unpageable_sql(), bound).fetchone()[0] if at_end else 0
+            )
             conn.execute("COMMIT")
         finally:
             conn.close()
         records = [Record(row, index) for index, row in enumerate(page)]
-        notes = [f"{unpageable} rows skipped: ordering columns NULL or mistyped"] * (unpageable > 0)
+        noun = self.query.noun
+        notes = [f"{unpageable} {noun} skipped: ordering columns NULL or mistyped"] * (
+            unpageable > 0
+        )
         return ReadResult(
             records=records,
-            watermark=RowKeysetWatermark(end, stat.st_dev, stat.st_ino),
+            watermark=mark_type.at(end, stat.st_dev, stat.st_ino),
             at_end=at_end,
             reset=reset_reason is not None,
             reset_reason=reset_reason,
@@ -206,15 +249,27 @@ class SqliteRowReader:
             notes=notes,
         )
 
+    def _why_changed(
+        self, conn: sqlite3.Connection, key: tuple[Any, Any], bound: dict[str, float]
+    ) -> str | None:
+        """Why the cursor no longer describes this database (read it from the start), or None."""
+        if not self.query.cursor_check:
+            newest = _in_sqlite_order(_newest(conn, self.query, bound))
+            return "rewound" if newest < _in_sqlite_order(key[0]) else None
+        if conn.execute(self.query.at_key_sql(), {"k1": key[0], "k2": key[1]}).fetchone():
+            return None
+        any_row = f"SELECT 1 FROM {self.query.table} LIMIT 1"
+        return "rewritten" if conn.execute(any_row).fetchone() else "emptied"
+
 
 def has_table(conn: sqlite3.Connection, table: str) -> bool:
     query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return conn.execute(query, [table]).fetchone() is not None
 
 
-def _newest(conn: sqlite3.Connection, query: RowQuery) -> Any:
+def _newest(conn: sqlite3.Connection, query: RowQuery, bound: dict[str, float]) -> Any:
     """The table's newest ordering key (-inf when empty): behind the cursor, the file changed."""
-    newest = conn.execute(query.newest_sql()).fetchone()[0]
+    newest = conn.execute(query.newest_sql(), bound).fetchone()[0]
     return float("-inf") if newest is None else newest
 
 
