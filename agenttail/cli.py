@@ -242,6 +242,18 @@ def status(as_json: bool, all_streams: bool) -> None:
         console.print("`agenttail status --streams` lists every stream; `--json` has full paths")
 
 
+@main.command()
+def statusline() -> None:
+    """One line for Claude Code's statusLine hook (reads its JSON on stdin; never fails)."""
+    from agenttail.statusline import run
+
+    try:
+        text = sys.stdin.read()
+    except (OSError, UnicodeDecodeError):  # a closed or undecodable stdin still gets a line
+        text = ""
+    click.echo(run(text))
+
+
 def _local_time(iso: str | None) -> str:
     if iso is None:
         return "never"

@@ -1,0 +1,70 @@
+"""How long ``agenttail statusline`` takes on a large store (target: under 50 ms).
+
+    python scripts/bench_statusline.py --events 1000000
+
+Builds a store of synthetic events with ``bench_analytics.py``'s generator, then times
+(1) the line itself in process, at the moment of the store's last event (a busy session, an
+active block), and (2) the whole hook: a fresh ``python -m agenttail statusline`` process,
+interpreter start included. Medians of --runs. A benchmark, not a test: numbers go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_analytics import build  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp())
+    build(home / "agenttail.db", args.events)
+
+    from agenttail.statusline import HookInput, status_line
+    from agenttail.store import Store
+    from agenttail.store.analytics import SqliteAnalytics
+
+    with Store(home / "agenttail.db", readonly=True) as store:
+        last = next(store.query("SELECT max(ts_ms) AS t, session_id FROM events"))
+        hook = HookInput(last["session_id"], "claude-sonnet-4-20250514", None)
+        samples = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            line = status_line(SqliteAnalytics(store), hook, last["t"], UTC, {})
+            samples.append((time.perf_counter() - started) * 1000)
+    print(line)
+    print(f"| in process, at the last event | {statistics.median(samples):.1f} ms |")
+
+    stdin = json.dumps({"session_id": last["session_id"], "model": {"id": hook.model}})
+    env = {**os.environ, "AGENTTAIL_HOME": str(home)}
+    samples = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "agenttail", "statusline"],
+            input=stdin,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        samples.append((time.perf_counter() - started) * 1000)
+    print(f"| whole hook process (python -m agenttail) | {statistics.median(samples):.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()
