@@ -197,6 +197,10 @@ def _usage_printer(
             if params.get("breakdown"):
                 rows.extend({**m, label: f"  └ {m['model']}"} for m in row["models"])
         print_report_table(rows, data["totals"], label, extra=columns)
+        if params.get("chart"):
+            from agenttail.report_chart import print_chart
+
+            print_chart(data[key], label)
         _print_unpriced(data)
 
     return printer
@@ -214,6 +218,7 @@ def _period_command(name: str, build: Build, key: str, label: str, noun: str) ->
     @report.command(name, help=f"Tokens, requests and cost per {noun}.")
     @_common
     @click.option("--breakdown", is_flag=True, help="Per-model rows under each period.")
+    @click.option("--chart", is_flag=True, help="A bar chart of cost per period under the table.")
     def command(**params: Any) -> None:
         _run(params, build, _usage_printer(key, label))
 

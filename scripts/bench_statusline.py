@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_analytics import build  # noqa: E402
+from bench_analytics import build
 
 
 def main() -> None:
