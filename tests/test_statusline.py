@@ -157,3 +157,8 @@ def test_statusline_loads_no_heavy_libraries(fixture_store: dict[str, float]) ->
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_readme_documents_the_command() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "    agenttail statusline" in readme and '"command": "agenttail statusline"' in readme
