@@ -194,3 +194,12 @@ def test_shutdown_totals_count_once_beside_per_request_sources(tmp_path: Path) -
     }
     totals = cli_json("report", "daily", "--timezone", "UTC")["totals"]
     assert totals["cache_read_tokens"] == 300 and totals["cache_write_tokens"] == 200
+
+
+def test_the_unknown_token_count_reads_its_partial_index() -> None:
+    from agenttail.paths import AppPaths
+    from agenttail.store import UNKNOWN_TOKEN_REQUESTS, Store
+
+    with Store(AppPaths.resolve().database) as store:
+        plan = store.conn.execute(f"EXPLAIN QUERY PLAN {UNKNOWN_TOKEN_REQUESTS}").fetchall()
+    assert "USING INDEX events_unknown_tokens" in " ".join(str(row) for row in plan)

@@ -32,6 +32,11 @@ from agenttail.store.streams import FileStat, SessionRow, StreamStates
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+# Read through the partial index events_unknown_tokens (migration m008): no scan of all events.
+UNKNOWN_TOKEN_REQUESTS = (
+    "SELECT agent, source_path, count(*) AS n FROM events WHERE tokens_known = 0"
+    " AND kind = 'llm_request' AND counted = 1 GROUP BY agent, source_path"
+)
 BUSY_TIMEOUT_S = 10.0
 WAL_CHECKPOINT_PAGES = 8192
 
@@ -289,10 +294,7 @@ class Store:
 
     def unknown_token_requests(self) -> dict[str, dict[str, int]]:
         """Per agent and source file: counted requests whose source recorded no tokens."""
-        rows = self.query(
-            "SELECT agent, source_path, count(*) AS n FROM events WHERE kind = 'llm_request'"
-            " AND counted = 1 AND tokens_known = 0 GROUP BY agent, source_path"
-        )
+        rows = self.query(UNKNOWN_TOKEN_REQUESTS)
         found: dict[str, dict[str, int]] = {}
         for row in rows:
             found.setdefault(row["agent"], {})[row["source_path"] or ""] = row["n"]
