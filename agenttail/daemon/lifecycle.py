@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import structlog
 
+from agenttail.lazy_log import logger
 from agenttail.paths import AppPaths
-
-log = structlog.stdlib.get_logger(__name__)
 
 
 class AlreadyRunning(RuntimeError):
@@ -62,7 +60,9 @@ class InstanceLock:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError as exc:  # a full disk: the lock holds, only its pid is not readable
-            log.warning("lock_pid_not_written", lock_file=str(self.path), error=repr(exc))
+            logger(__name__).warning(
+                "lock_pid_not_written", lock_file=str(self.path), error=repr(exc)
+            )
 
     def release(self) -> None:
         if self._fd is not None:
@@ -129,7 +129,7 @@ class Notifier:
                 sock.connect(self.address)
                 sock.sendall("\n".join(lines).encode())
         except OSError as exc:
-            log.warning("sd_notify_failed", error=repr(exc))
+            logger(__name__).warning("sd_notify_failed", error=repr(exc))
             return False
         return True
 
@@ -184,7 +184,7 @@ def write_runtime_state(path: Path, data: Mapping[str, Any]) -> None:
             pass
         finally:
             os.close(fd)
-    log.warning("runtime_state_write_failed", path=str(path), error=repr(error))
+    logger(__name__).warning("runtime_state_write_failed", path=str(path), error=repr(error))
 
 
 def read_runtime_state(path: Path) -> dict[str, Any] | None:

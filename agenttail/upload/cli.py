@@ -11,18 +11,13 @@ from agenttail.cli_support import echo_json, json_option, settings
 from agenttail.clock import now_ms
 from agenttail.config import Config, ConfigError, load_config
 from agenttail.errors import EX_TEMPFAIL
+from agenttail.lazy_log import logger
 from agenttail.paths import AppPaths
 from agenttail.store import Store
 from agenttail.upload.settings import upload_settings
 
 if TYPE_CHECKING:
     from agenttail.upload.loop import UploadLoop
-
-
-def _log() -> Any:
-    import structlog  # not at import time: `status` and `report` must start fast
-
-    return structlog.stdlib.get_logger(__name__)
 
 
 def status_section(store: Store | None, config: Config | None = None) -> dict[str, Any]:
