@@ -141,17 +141,31 @@ class Store:
         self.conn = _connect(path, readonly)
         self._db: Database | None = None
         if not readonly:
-            from agenttail.store.migrations import migrations
-
-            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
             # Checkpoint (and fsync) every ~32 MB of WAL rather than every 4 MB: during a
             # cold scan the default made commits the largest cost.
-            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-            self.db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+            self.conn.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
             with _schema_lock(path):
-                if self.db.journal_mode != "wal":
-                    self.db.enable_wal()
-                migrations.apply(self.db)
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.conn.execute("PRAGMA journal_mode = wal")
+                if not self.schema_current():
+                    from agenttail.store.migrations import migrations
+
+                    migrations.apply(self.db)
+
+    def schema_current(self) -> bool:
+        """Whether every migration is applied (read with plain SQL: no sqlite-utils)."""
+        from agenttail.store.migrations import MIGRATION_NAMES
+
+        try:
+            rows = self.query(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'agenttail'"
+            )
+            applied = {row["name"] for row in rows}
+        except sqlite3.OperationalError:  # no migrations table yet: a new store
+            return False
+        return applied >= set(MIGRATION_NAMES)
 
     @classmethod
     def ensure_schema(cls, path: Path) -> None:
@@ -171,15 +185,10 @@ class Store:
         if path.exists():
             try:
                 with cls(path, readonly=True) as store:
-                    rows = store.query(
-                        "SELECT name FROM _sqlite_migrations WHERE migration_set = 'agenttail'"
-                    )
-                    applied = {row["name"] for row in rows}
+                    current = store.schema_current()
             except sqlite3.Error:
-                applied = set()
-            from agenttail.store.migrations import MIGRATION_NAMES
-
-            if applied >= set(MIGRATION_NAMES):
+                current = False
+            if current:
                 return
         try:
             cls(path).close()

@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database, Migrations
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
-migrations = Migrations("agenttail")
+Migration = Callable[["Database"], None]
 
-# Every migration's name, in order: filled by ``@migration`` below, so a name is written once
-# (the function's), and ``Store.ensure_schema`` knows what "up to date" means.
+# Every migration, in order: filled by ``@migration`` below, so a name is written once (the
+# function's), and ``Store`` knows what "up to date" means without importing sqlite-utils.
+MIGRATIONS: list[Migration] = []
 MIGRATION_NAMES: list[str] = []
-
-Migration = Callable[[Database], None]
 
 
 def migration(func: Migration) -> Migration:
     """Register ``func`` as the next migration, under its own name."""
+    MIGRATIONS.append(func)
     MIGRATION_NAMES.append(func.__name__)
-    migrations()(func)
     return func
+
+
+class _Migrations:
+    """sqlite-utils' migration set, built only when something is applied: a no-op ``scan``
+    on an up-to-date store never imports sqlite-utils (~45 ms of start-up)."""
+
+    def apply(self, db: Database, *, stop_before: str | None = None) -> None:
+        from sqlite_utils import Migrations
+
+        applier = Migrations("agenttail")
+        for func in MIGRATIONS:
+            applier()(func)
+        applier.apply(db, stop_before=stop_before)
+
+
+migrations = _Migrations()
 
 
 @migration

@@ -11,7 +11,6 @@ from agenttail.cli_support import echo_json, json_option, settings
 from agenttail.clock import now_ms
 from agenttail.config import Config, ConfigError, load_config
 from agenttail.errors import EX_TEMPFAIL
-from agenttail.lazy_log import logger
 from agenttail.paths import AppPaths
 from agenttail.store import Store
 from agenttail.upload.settings import upload_settings
