@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from sqlite_utils import Database, Migrations
 
 Migration = Callable[["Database"], None]
 
@@ -28,12 +28,19 @@ class _Migrations:
     on an up-to-date store never imports sqlite-utils (~45 ms of start-up)."""
 
     def apply(self, db: Database, *, stop_before: str | None = None) -> None:
+        self._built().apply(db, stop_before=stop_before)
+
+    def applied(self, db: Database) -> list[Migrations._AppliedMigration]:
+        return self._built().applied(db)
+
+    @staticmethod
+    def _built() -> Migrations:
         from sqlite_utils import Migrations
 
-        applier = Migrations("agenttail")
+        built = Migrations("agenttail")
         for func in MIGRATIONS:
-            applier()(func)
-        applier.apply(db, stop_before=stop_before)
+            built()(func)
+        return built
 
 
 migrations = _Migrations()
