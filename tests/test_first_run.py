@@ -102,16 +102,13 @@ def test_documented_read_commands_work_as_written_on_the_venv_path(claude_dir: P
     assert (venv_bin / "agenttail").exists()  # the console script an install provides
     env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
     safe = ("agenttail scan", "agenttail report", "agenttail status", "agenttail config show")
-    succeeded = 0
+    ran = 0
     for line in documented_commands():
         if not line.startswith(safe) and line != "agenttail doctor":
             continue
         done = subprocess.run(
             line, shell=True, env=env, capture_output=True, text=True, timeout=120, check=False
         )
-        # Found on PATH (not 127), parsed (not 2), no traceback. An example naming data of its
-        # own (a session id) may rightly answer "no such session" (1) here.
-        assert done.returncode in (0, 1), (line, done.stderr)
-        assert "Traceback" not in done.stderr, line
-        succeeded += done.returncode == 0
-    assert succeeded >= 8
+        assert done.returncode == 0, (line, done.stderr)
+        ran += 1
+    assert ran >= 8
