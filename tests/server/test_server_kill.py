@@ -87,10 +87,11 @@ def test_kill_nine_of_the_server_during_uploads_loses_and_doubles_nothing(
             server.start()
         uploading = _upload(env, deadline=30)
         _wait_for_progress(tmp_path / "dev" / "agenttail.db")
-        time.sleep(rng.uniform(0.0, 0.2))
+        time.sleep(rng.uniform(0.0, 0.02))
         server.kill()  # mid-batch, mid-transaction or between requests
         uploading.kill()  # and the uploader with it: its last ack may be lost
         uploading.wait(timeout=60)
+        assert _sent(tmp_path / "dev" / "agenttail.db") < len(expected), "killed mid-upload"
     before = len(_team_rows(server.database))
     assert 0 < before < len(expected), "the kills landed while uploads were under way"
     server.start()
