@@ -273,17 +273,58 @@ def _store_problem(paths: AppPaths) -> str | None:
     return store_problem(paths.database)
 
 
+TOKENS_ABSENT = "not recorded locally"
+
+
+def token_quality(recorded: bool, requests: dict[str, int] | None) -> str:
+    """What an agent's token counts are: measured by the agent, estimates, or not on disk."""
+    if not recorded:
+        return TOKENS_ABSENT
+    measured = (requests or {}).get("measured", 0)
+    estimated = (requests or {}).get("estimated", 0)
+    if measured and estimated:
+        return "measured (estimates kept apart)"
+    if estimated:
+        return "estimated"
+    return "measured" if measured else "measured (no requests yet)"
+
+
+def stored_sessions(paths: AppPaths) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
+    """Sessions and request quality per agent from the store, empty when there is none yet."""
+    from agenttail.store import Store
+
+    if not paths.database.exists():
+        return {}, {}
+    try:
+        with Store(paths.database, readonly=True) as store:
+            return store.agent_sessions(), store.agent_request_quality()
+    except (sqlite3.Error, OSError, AgenttailError):  # damaged or locked: status says why
+        return {}, {}
+
+
 def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
     from agenttail import cli
-    from agenttail.agents.base import discover
+    from agenttail.agents.base import SHARED_SESSION_ID, discover
     from agenttail.daemon.lifecycle import lock_holder, read_runtime_state, runtime_state_file
 
+    sessions, quality = stored_sessions(paths)
     agents = []
     problems: list[DiscoveryProblem] = []
     for agent in cli._agents(config):
         roots = [{"path": str(r), "exists": r.is_dir()} for r in agent.roots()]
-        streams = sum(1 for _ in discover(agent, problems))
-        agents.append({"name": agent.name, "roots": roots, "streams": streams})
+        refs = list(discover(agent, problems))
+        found = {ref.session_id for ref in refs if ref.session_id != SHARED_SESSION_ID}
+        found |= sessions.get(agent.name, set())
+        agents.append(
+            {
+                "name": agent.name,
+                "display_name": agent.label(),
+                "roots": roots,
+                "streams": len(refs),
+                "sessions": len(found),
+                "tokens": token_quality(agent.tokens_recorded, quality.get(agent.name)),
+            }
+        )
     pid = lock_holder(paths.lock_file)
     runtime = read_runtime_state(runtime_state_file(paths)) if pid else None
     watches = []
@@ -346,7 +387,10 @@ def doctor(as_json: bool) -> None:
         )
     click.echo(f"log:      {data['log_file']}")
     for agent in data["agents"]:
-        click.echo(f"agent {agent['name']}: {agent['streams']} session files")
+        click.echo(
+            f"agent {agent['name']} ({agent['display_name']}): {agent['streams']} session files,"
+            f" {agent['sessions']} sessions; tokens {agent['tokens']}"
+        )
         for root in agent["roots"]:
             state = "exists" if root["exists"] else "missing (watched once it appears)"
             click.echo(f"  root {root['path']}: {state}")

@@ -556,7 +556,7 @@ def continue_dev(out: Path) -> None:
         out / "continue" / "expected.json",
         {
             "tokens": "measured",
-            "sessions": [session],
+            "sessions": sorted([session, "devdata"]),  # IDE estimates: no session
             "measured": {
                 "input_tokens": usage["promptTokens"],
                 "output_tokens": usage["completionTokens"],
@@ -669,7 +669,7 @@ def mistral_vibe(out: Path) -> None:
         out / "mistral_vibe" / "expected.json",
         expected(
             [Call(end, stats["session_prompt_tokens"], stats["session_completion_tokens"])],
-            [session_id],
+            [folder.name],  # sessions are named by their folder
             "measured",
             tools=2,
         ),

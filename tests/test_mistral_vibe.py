@@ -45,6 +45,7 @@ def test_running_total_is_one_event_that_grows() -> None:
 
 
 def test_subagent_session_is_a_sidechain_and_empty_sessions_are_skipped() -> None:
-    child = session_event(meta(10, 1, parent_session_id="s-0", session_id="s-2"), "f")
-    assert child is not None and child.is_sidechain and child.session_id == "s-2"
+    child = session_event(meta(10, 1, parent_session_id="s-0"), "session_20260310_1000_s2")
+    assert child is not None and child.is_sidechain
+    assert child.session_id == "session_20260310_1000_s2"
     assert session_event(meta(0, 0), "f") is None

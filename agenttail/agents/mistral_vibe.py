@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.agents.function_calls import function_call_events
@@ -55,8 +53,9 @@ def active_model(meta: dict[str, Any]) -> str | None:
     return active
 
 
-def session_event(meta: dict[str, Any], fallback_id: str) -> MetricEvent | None:
-    """The session's running usage total from ``meta.json``."""
+def session_event(meta: dict[str, Any], session_id: str) -> MetricEvent | None:
+    """The session's running usage total from ``meta.json`` (``session_id``: its folder's name,
+    which embeds the id's first 8 characters, as discovery sees it)."""
     stats = as_dict(meta.get("stats"))
     tokens = TokenCounts(
         input_tokens=as_int(stats.get("session_prompt_tokens")),
@@ -65,8 +64,6 @@ def session_event(meta: dict[str, Any], fallback_id: str) -> MetricEvent | None:
     ts = parse_iso_ms(meta.get("end_time")) or parse_iso_ms(meta.get("start_time"))
     if tokens.is_zero() or ts is None:
         return None
-    session_id = meta.get("session_id") if isinstance(meta.get("session_id"), str) else None
-    session_id = session_id or fallback_id
     parent = meta.get("parent_session_id")
     model = active_model(meta)
     recorded = nusd_from_usd(stats.get("session_cost"))
@@ -93,25 +90,13 @@ def meta_events(records: Sequence[Record], context: AgentContext) -> list[Metric
     return [event for event in events if event is not None]
 
 
-def _session_of(folder: Path, state: dict[str, Any]) -> str:
-    """The session id of a session folder: ``meta.json``'s, else the folder name."""
-    if "session_id" not in state:
-        try:
-            meta = as_dict(orjson.loads((folder / "meta.json").read_bytes()))
-        except (OSError, orjson.JSONDecodeError):
-            return folder.name
-        found = meta.get("session_id")
-        state["session_id"] = found if isinstance(found, str) and found else folder.name
-    return str(state["session_id"])
-
-
 def message_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
     """Tool calls of appended messages, stamped with the file's modification time."""
     try:
         ts = int(context.stream.path.stat().st_mtime * 1000)
     except OSError:
         return []
-    session_id = _session_of(context.stream.path.parent, context.state.data)
+    session_id = context.stream.session_id
     events: list[MetricEvent] = []
     for record in records:
         events += function_call_events(AGENT, session_id, record.data.get("tool_calls"), ts)

@@ -332,5 +332,26 @@ class Store:
         )
         return {row["agent"]: (row["n"], row["last_ms"]) for row in rows}
 
+    def agent_sessions(self) -> dict[str, set[str]]:
+        """Per agent: the ids of the sessions it has events for (for doctor)."""
+        sessions: dict[str, set[str]] = {}
+        for row in self.query("SELECT DISTINCT agent, session_id FROM events"):
+            sessions.setdefault(row["agent"], set()).add(row["session_id"])
+        return sessions
+
+    def agent_request_quality(self) -> dict[str, dict[str, int]]:
+        """Per agent: counted requests whose tokens were measured, estimated, or not recorded."""
+        rows = self.query(
+            "SELECT agent,"
+            " sum(estimated = 0 AND tokens_known = 1) AS measured,"
+            " sum(estimated = 1) AS estimated,"
+            " sum(tokens_known = 0) AS unknown"
+            " FROM events WHERE counted = 1 AND kind = 'llm_request' GROUP BY agent"
+        )
+        return {
+            row["agent"]: {k: int(row[k] or 0) for k in ("measured", "estimated", "unknown")}
+            for row in rows
+        }
+
 
 __all__ = ["FileStat", "SessionRow", "Store", "is_damage", "quarantine"]
