@@ -762,6 +762,88 @@ def windsurf(out: Path) -> None:
     )
 
 
+# -- Cursor IDE: User/globalStorage/state.vscdb, cursorDiskKV bubbles ---------------------------
+
+VSCDB_SCHEMA = """
+CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+CREATE TABLE cursorDiskKV (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+"""
+
+
+def cursor(out: Path) -> None:
+    root = out / "cursor" / "root"
+    db_path = root / "globalStorage" / "state.vscdb"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    db_path.unlink(missing_ok=True)
+    db = sqlite3.connect(db_path)
+    db.executescript(VSCDB_SCHEMA)
+    composer = "c0ffee00-1111-4222-8333-444455556666"
+    start = DAY0 + 3 * 3600_000
+
+    def iso(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+    bubbles = [  # (bubble id, type, offset s, request id, tokens (in, out), tool)
+        ("b1", 1, 0, None, (0, 0), None),
+        ("b2", 2, 5, "req-1", (0, 0), None),
+        ("b3", 2, 9, "req-1", (0, 0), ("read_file", "completed")),
+        ("b4", 1, 60, None, (0, 0), None),
+        ("b5", 2, 70, "req-2", (5200, 310), None),  # an older build that kept its counts
+    ]
+    for bubble, kind, offset, request, (tin, tout), tool in bubbles:
+        value: dict[str, Any] = {
+            "_v": 3,
+            "type": kind,
+            "bubbleId": bubble,
+            "text": f"CANARY-{'PROMPT' if kind == 1 else 'RESPONSE'}-cursor",
+            "createdAt": iso(start + offset * 1000),
+            "tokenCount": {"inputTokens": tin, "outputTokens": tout},
+        }
+        if request:
+            value["requestId"] = request
+        if tool:
+            value["toolFormerData"] = {
+                "name": tool[0],
+                "rawArgs": '{"path": "CANARY-TOOL-ARGS"}',
+                "result": "CANARY-TOOL-OUTPUT",
+                "status": tool[1],
+            }
+        db.execute(
+            "INSERT INTO cursorDiskKV VALUES (?, ?)",
+            (f"bubbleId:{composer}:{bubble}", json.dumps(value).encode()),
+        )
+    db.execute(
+        "INSERT INTO cursorDiskKV VALUES (?, ?)",
+        (
+            f"composerData:{composer}",
+            json.dumps(
+                {
+                    "_v": 10,
+                    "composerId": composer,
+                    "name": "CANARY-TITLE-cursor",
+                    "createdAt": start,
+                    "modelConfig": {"modelName": "claude-4.5-sonnet"},
+                }
+            ),
+        ),
+    )
+    db.execute("INSERT INTO ItemTable VALUES ('cursorAuth/cachedEmail', 'CANARY-EMAIL')")
+    db.commit()
+    db.close()
+    write_json(
+        out / "cursor" / "expected.json",
+        {
+            "tokens": "absent",
+            "sessions": [composer],
+            "turns": sum(1 for b in bubbles if b[1] == 1),
+            "tools": sum(1 for b in bubbles if b[5]),
+            "requests": len({b[3] for b in bubbles if b[3]}),
+            "known_input_tokens": sum(b[4][0] for b in bubbles),
+        },
+        indent=2,
+    )
+
+
 WRITERS = {
     "cline": lambda out: cline_family(out, "cline", None),
     "roo_code": lambda out: cline_family(out, "roo_code", "openai"),
@@ -773,6 +855,7 @@ WRITERS = {
     "mistral_vibe": mistral_vibe,
     "cursor_cli": cursor_cli,
     "windsurf": windsurf,
+    "cursor": cursor,
 }
 
 

@@ -69,7 +69,7 @@ def test_continue_keeps_estimates_out_of_measured_totals(tmp_path: Path) -> None
     assert totals == want["measured"]
 
 
-@pytest.mark.parametrize("name", ["cursor_cli", "windsurf"])
+@pytest.mark.parametrize("name", ["cursor_cli", "windsurf", "cursor"])
 def test_activity_only_agents_record_turns_and_tools(name: str, tmp_path: Path) -> None:
     want = expected(name)
     env = home_with(name, tmp_path)
@@ -79,5 +79,6 @@ def test_activity_only_agents_record_turns_and_tools(name: str, tmp_path: Path) 
     kinds = [row["kind"] for row in rows]
     assert kinds.count("turn") == want["turns"]
     assert kinds.count("tool_call") == want["tools"]
+    assert kinds.count("llm_request") == want.get("requests", 0)
     assert {row["session_id"] for row in rows} == set(want["sessions"])
-    assert all(row["input_tokens"] == 0 for row in rows)
+    assert sum(row["input_tokens"] for row in rows) == want.get("known_input_tokens", 0)
