@@ -192,9 +192,16 @@ def cline_family(out: Path, name: str, protocol: str | None) -> None:
                 "environment_history": [],
             },
         )
-    write_json(
-        out / name / "expected.json", expected(calls, sessions, "measured", tools=tools), indent=2
-    )
+    # The extension's task index names the folder each task started in.
+    project = f"/home/dev/{name}-app"
+    history = [
+        {"id": task_id, "ts": int(task_id), "task": f"CANARY-TASK-{name}", "tokensIn": 0,
+         "tokensOut": 0, "totalCost": 0, "cwdOnTaskInitialization": project}
+        for task_id in sessions
+    ]  # fmt: skip
+    write_json(root / "state" / "taskHistory.json", history)
+    want = expected(calls, sessions, "measured", tools=tools, project=project)
+    write_json(out / name / "expected.json", want, indent=2)
 
 
 # -- Zed: threads/threads.db, zstd JSON rows ----------------------------------------------------

@@ -82,3 +82,12 @@ def test_activity_only_agents_record_turns_and_tools(name: str, tmp_path: Path) 
     assert kinds.count("llm_request") == want.get("requests", 0)
     assert {row["session_id"] for row in rows} == set(want["sessions"])
     assert sum(row["input_tokens"] for row in rows) == want.get("known_input_tokens", 0)
+
+
+@pytest.mark.parametrize("name", ["cline", "roo_code", "kilo_code"])
+def test_cline_family_tasks_carry_the_folder_they_started_in(name: str, tmp_path: Path) -> None:
+    env = home_with(name, tmp_path)
+    agenttail_cli(env, "scan")
+    sessions = _sessions(env)
+    assert {s["session_id"] for s in sessions} == set(expected(name)["sessions"])
+    assert {s["project"] for s in sessions} == {expected(name)["project"]}

@@ -16,6 +16,7 @@ them, as Anthropic's ``input_tokens`` does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -192,12 +193,44 @@ def _task_model(task_dir: Path) -> str | None:
     return latest_model(as_dict(metadata))
 
 
+@lru_cache(maxsize=16)
+def _task_folders(history: str, mtime_ns: int) -> dict[str, str]:
+    """Task id -> the folder it started in, from ``state/taskHistory.json`` (HistoryItem
+    ``cwdOnTaskInitialization``); cached per file version."""
+    try:
+        items = orjson.loads(Path(history).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    folders: dict[str, str] = {}
+    for item in items if isinstance(items, list) else []:
+        entry = as_dict(item)
+        task_id, cwd = entry.get("id"), entry.get("cwdOnTaskInitialization")
+        if isinstance(task_id, str) and isinstance(cwd, str) and cwd:
+            folders[task_id] = cwd
+    return folders
+
+
+def task_project(root: Path, task_id: str) -> str | None:
+    """The folder a task started in, when its extension keeps ``state/taskHistory.json``."""
+    history = root / "state" / "taskHistory.json"
+    try:
+        mtime_ns = history.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _task_folders(str(history), mtime_ns).get(task_id)
+
+
 def task_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
     """A batch of one task's ``ui_messages.json`` rows (the whole file again after a rewrite)."""
     state = context.state.data
+    task_dir = context.stream.path.parent
     if "model" not in state:
-        state["model"] = _task_model(context.stream.path.parent)
-    task = TaskEvents(context.stream.agent, context.stream.session_id, None, state["model"])
+        state["model"] = _task_model(task_dir)
+    if not state.get("project"):
+        state["project"] = task_project(task_dir.parent.parent, context.stream.session_id)
+    task = TaskEvents(
+        context.stream.agent, context.stream.session_id, state["project"], state["model"]
+    )
     events = []
     for record in records:
         if record.position == HEADER_POSITION:
