@@ -851,6 +851,58 @@ def cursor(out: Path) -> None:
     )
 
 
+# -- Warp: warp.sqlite, ai_queries exchanges (schema from warpdotdev/warp schema.rs) ------------
+
+
+def warp(out: Path) -> None:
+    root = out / "warp" / "root"
+    db_path = root / "warp.sqlite"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    db_path.unlink(missing_ok=True)
+    db = sqlite3.connect(db_path)
+    db.executescript(
+        "CREATE TABLE agent_conversations (id INTEGER PRIMARY KEY NOT NULL,"
+        " conversation_id TEXT NOT NULL, conversation_data TEXT NOT NULL,"
+        " last_modified_at TIMESTAMP NOT NULL, summary TEXT);"
+        "CREATE TABLE ai_queries (id INTEGER PRIMARY KEY NOT NULL, exchange_id TEXT NOT NULL,"
+        " conversation_id TEXT NOT NULL, start_ts TIMESTAMP NOT NULL, input TEXT NOT NULL,"
+        " working_directory TEXT, output_status TEXT NOT NULL, model_id TEXT NOT NULL,"
+        " planning_model_id TEXT NOT NULL DEFAULT '', coding_model_id TEXT NOT NULL DEFAULT '');"
+    )
+    exchanges = [  # conversation, exchange, start, status
+        ("warp-conv-1", "ex-1", "2026-03-10 09:30:00.250", '"Completed"'),
+        ("warp-conv-1", "ex-2", "2026-03-10 09:31:10.000", '"Failed"'),
+        ("warp-conv-2", "ex-3", "2026-03-11 15:00:00.000", '"Completed"'),
+    ]
+    for conversation, exchange, start, status in exchanges:
+        db.execute(
+            "INSERT INTO ai_queries (exchange_id, conversation_id, start_ts, input,"
+            " working_directory, output_status, model_id) VALUES (?,?,?,?,?,?,?)",
+            (exchange, conversation, start,
+             json.dumps([{"Query": {"text": "CANARY-PROMPT-warp"}}]),
+             "/home/dev/warp-app", status, "claude-4-sonnet"),
+        )  # fmt: skip
+    db.execute(
+        "INSERT INTO agent_conversations (conversation_id, conversation_data, last_modified_at)"
+        " VALUES (?, ?, ?)",
+        ("warp-conv-1", json.dumps({"summary": "CANARY-SUMMARY-warp"}), "2026-03-10 09:32:00"),
+    )
+    db.commit()
+    db.close()
+    write_json(
+        out / "warp" / "expected.json",
+        {
+            "tokens": "absent",
+            "sessions": sorted({e[0] for e in exchanges}),
+            "turns": 0,
+            "tools": 0,
+            "requests": len(exchanges),
+            "failed": sum(1 for e in exchanges if "Failed" in e[3]),
+        },
+        indent=2,
+    )
+
+
 WRITERS = {
     "cline": lambda out: cline_family(out, "cline", None),
     "roo_code": lambda out: cline_family(out, "roo_code", "openai"),
@@ -863,6 +915,7 @@ WRITERS = {
     "cursor_cli": cursor_cli,
     "windsurf": windsurf,
     "cursor": cursor,
+    "warp": warp,
 }
 
 

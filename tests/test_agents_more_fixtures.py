@@ -69,7 +69,7 @@ def test_continue_keeps_estimates_out_of_measured_totals(tmp_path: Path) -> None
     assert totals == want["measured"]
 
 
-@pytest.mark.parametrize("name", ["cursor_cli", "windsurf", "cursor"])
+@pytest.mark.parametrize("name", ["cursor_cli", "windsurf", "cursor", "warp"])
 def test_activity_only_agents_record_turns_and_tools(name: str, tmp_path: Path) -> None:
     want = expected(name)
     env = home_with(name, tmp_path)
