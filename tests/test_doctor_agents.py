@@ -43,7 +43,7 @@ def test_doctor_lists_every_agent_with_its_sessions_and_token_quality(tmp_path: 
         expected_file = FIXTURES / cls.name / "expected.json"
         if expected_file.is_file():
             want = json.loads(expected_file.read_text())
-            if "sessions" in want:
+            if isinstance(want.get("sessions"), list):  # the generators that list them
                 assert entry["sessions"] == len(want["sessions"]), cls.name
         if not cls.tokens_recorded:
             assert entry["tokens"] == TOKENS_ABSENT, cls.name
