@@ -91,3 +91,56 @@ def test_cline_family_tasks_carry_the_folder_they_started_in(name: str, tmp_path
     sessions = _sessions(env)
     assert {s["session_id"] for s in sessions} == set(expected(name)["sessions"])
     assert {s["project"] for s in sessions} == {expected(name)["project"]}
+
+
+def test_cline_request_updated_in_place_counts_once_with_its_final_numbers(
+    tmp_path: Path,
+) -> None:
+    """Cline writes a request row when it starts and rewrites the whole file with the same row
+    (same ``ts``) holding the tokens when it ends: one request, with the final numbers."""
+    env = home_with("cline", tmp_path)
+    before = agenttail_daily(env)["totals"]
+    (cls,) = [c for c in agent_classes() if c.name == "cline"]
+    task = next((cls().resolve_roots(env, sys.platform)[0] / "tasks").iterdir())
+    ui = task / "ui_messages.json"
+    rows = json.loads(ui.read_text())
+    ts = max(row["ts"] for row in rows) + 1000
+    started = {"ts": ts, "type": "say", "say": "api_req_started", "text": '{"request":"x"}'}
+    ui.write_text(json.dumps([*rows, started]))
+    assert agenttail_daily(env)["totals"]["requests"] == before["requests"]
+    info = {"request": "x", "tokensIn": 11, "tokensOut": 22, "cacheReads": 33, "cacheWrites": 44}
+    ui.write_text(json.dumps([*rows, {**started, "text": json.dumps(info)}]))
+    after = agenttail_daily(env)["totals"]
+    assert after["requests"] == before["requests"] + 1
+    assert after["input_tokens"] - before["input_tokens"] == 11
+    assert after["output_tokens"] - before["output_tokens"] == 22
+    assert after["cache_read_tokens"] - before["cache_read_tokens"] == 33
+    assert after["cache_write_tokens"] - before["cache_write_tokens"] == 44
+
+
+def test_zed_thread_saved_again_moves_its_totals_to_the_new_cumulative(tmp_path: Path) -> None:
+    """Zed upserts the whole thread on every save: the re-read row replaces its events."""
+    import sqlite3
+
+    import zstandard
+
+    env = home_with("zed", tmp_path)
+    before = agenttail_daily(env)["totals"]
+    (cls,) = [c for c in agent_classes() if c.name == "zed"]
+    database = cls().resolve_roots(env, sys.platform)[0] / "threads" / "threads.db"
+    with sqlite3.connect(database) as conn:
+        thread_id, blob = conn.execute(
+            "SELECT id, data FROM threads WHERE parent_id IS NULL"
+        ).fetchone()
+        thread = json.loads(zstandard.ZstdDecompressor().decompressobj().decompress(blob))
+        thread["cumulative_token_usage"]["input_tokens"] += 500
+        thread["cumulative_token_usage"]["output_tokens"] += 70
+        data = zstandard.ZstdCompressor().compress(json.dumps(thread).encode())
+        conn.execute(
+            "UPDATE threads SET data = ?, updated_at = ? WHERE id = ?",
+            (data, "2026-03-12T09:00:00+00:00", thread_id),  # saved now: the newest row
+        )
+    after = agenttail_daily(env)["totals"]
+    assert after["input_tokens"] - before["input_tokens"] == 500
+    assert after["output_tokens"] - before["output_tokens"] == 70
+    assert after["requests"] == before["requests"]
