@@ -15,6 +15,7 @@ from agenttail.service_cli import TOKENS_ABSENT
 from tests.helpers import agenttail_cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MIN_AGENTS = 25  # both "every agent people run" issues
 
 
 def fixture_home(tmp_path: Path) -> tuple[dict[str, str], list[type[Agent]]]:
@@ -54,3 +55,8 @@ def test_doctor_lists_every_agent_with_its_sessions_and_token_quality(tmp_path: 
     for cls in classes:
         assert f"agent {cls.name} (" in text
     assert "tokens not recorded locally" in text
+
+
+def test_at_least_25_agents_are_registered() -> None:
+    names = sorted(cls.name for cls in agent_classes())
+    assert len(names) >= MIN_AGENTS, names
