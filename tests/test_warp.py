@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from agenttail.agents.warp import exchange_event, naive_utc_ms, outcome
+from agenttail.agents.warp import exchange_event, outcome
+from agenttail.events import parse_iso_ms
 
 
 def test_times_and_outcomes() -> None:
-    assert naive_utc_ms("2026-03-10 09:30:00.250") == 1_773_135_000_250
-    assert naive_utc_ms("not a time") is None
+    assert parse_iso_ms("2026-03-10 09:30:00.250") == 1_773_135_000_250
+    assert parse_iso_ms("not a time") is None
     assert outcome('"Completed"') is True and outcome("Failed") is False
     assert outcome("InProgress") is None and outcome(None) is None
 

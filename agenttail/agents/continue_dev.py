@@ -18,14 +18,20 @@ agent-formats.md 13, -more 2.10; continuedev/continue ``core/data/devdataSqlite.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.agents.function_calls import function_call_events
-from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
+from agenttail.events import (
+    EventKind,
+    MetricEvent,
+    TokenCounts,
+    nusd_from_usd,
+    parse_iso_ms,
+    stable_id,
+)
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
 from agenttail.readers.json_document import JsonDocumentReader
@@ -86,23 +92,10 @@ def session_events(
     return events
 
 
-def sqlite_utc_ms(value: object) -> int | None:
-    """Epoch ms of a SQLite ``CURRENT_TIMESTAMP`` text (``YYYY-MM-DD HH:MM:SS``, UTC)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
 def devdata_event(agent: str, row: dict[str, Any], session_id: str) -> MetricEvent | None:
     """One ``tokens_generated`` row: an estimated request (local tokenizer counts)."""
     row_id = row.get("id")
-    ts = sqlite_utc_ms(row.get("timestamp"))
+    ts = parse_iso_ms(row.get("timestamp"))
     if not isinstance(row_id, int) or ts is None:
         return None
     tokens = TokenCounts(

@@ -15,12 +15,11 @@ last rows are read again each time, because ``output_status`` is written when an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
-from agenttail.events import EventKind, MetricEvent, stable_id
+from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
 from agenttail.readers.base import Record
 from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
 
@@ -44,19 +43,6 @@ FAILED_STATUSES = ("failed", "error", "cancelled", "canceled", "aborted")
 GROUP_CONTAINER = "~/Library/Group Containers/2BBY89MBSN.dev.warp/Library/Application Support"
 
 
-def naive_utc_ms(value: object) -> int | None:
-    """Epoch ms of a naive ``YYYY-MM-DD HH:MM:SS[.fff]`` timestamp taken as UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
 def outcome(status: object) -> bool | None:
     """True or False for a finished exchange (the column may hold a JSON-quoted string)."""
     if not isinstance(status, str):
@@ -71,7 +57,7 @@ def outcome(status: object) -> bool | None:
 
 def exchange_event(row: dict[str, Any]) -> MetricEvent | None:
     conversation, exchange = row.get("conversation_id"), row.get("exchange_id")
-    ts = naive_utc_ms(row.get("start_ts"))
+    ts = parse_iso_ms(row.get("start_ts"))
     if not isinstance(conversation, str) or not conversation or ts is None:
         return None
     if not isinstance(exchange, str) or not exchange:
