@@ -639,34 +639,3 @@ def _token_limit(value: int | str | None, blocks: list[dict[str, Any]]) -> int |
     if isinstance(value, int):
         return value
     raise ReportError(f"invalid token limit {value!r}: use a number of tokens or 'max'")
-
-
-def token_notes(activity: list[dict[str, Any]], unrecorded: set[str]) -> list[dict[str, Any]]:
-    """What the totals leave out, said plainly: agents in the window whose tokens are not on
-    disk (their requests, turns and tools count; their tokens are unknown, not zero), and
-    estimated requests (kept out of measured totals)."""
-    notes: list[dict[str, Any]] = []
-    for row in activity:
-        if row["agent"] in unrecorded:
-            notes.append({"agent": row["agent"], "tokens": "not recorded locally"})
-        if row["estimated"]:
-            notes.append({"agent": row["agent"], "estimated_requests": int(row["estimated"])})
-    return notes
-
-
-def note_lines(notes: list[dict[str, Any]]) -> list[str]:
-    """The notes for people, one line each."""
-    absent = [n["agent"] for n in notes if "tokens" in n]
-    lines = []
-    if absent:
-        lines.append(
-            f"tokens not recorded locally by {', '.join(absent)}: their activity is counted,"
-            " their tokens are unknown (not zero)"
-        )
-    for note in notes:
-        if "estimated_requests" in note:
-            lines.append(
-                f"{note['estimated_requests']:,} estimated requests of {note['agent']} are not in"
-                " these totals"
-            )
-    return lines

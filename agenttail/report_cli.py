@@ -20,14 +20,12 @@ from agenttail.report import (
     latency_report,
     model_report,
     monthly_report,
-    note_lines,
     parse_day,
     project_report,
     resolve_timezone,
     series_report,
     session_detail,
     session_report,
-    token_notes,
     tool_report,
     weekly_report,
 )
@@ -102,32 +100,17 @@ def _run(params: dict[str, Any], build: Build, printer: Printer) -> None:
 
     options = _options(params)
     store = open_readonly(AppPaths.resolve())
-    notes: list[dict[str, Any]] = []
     try:
         data = build(SqliteAnalytics(store), options)
-        if store is not None:
-            activity = store.agent_window_activity(*options.window.bounds())
-            notes = token_notes(activity, _unrecorded_agents())
     except ReportError as exc:
         raise click.BadParameter(str(exc)) from None
     finally:
         if store is not None:
             store.close()
-    if notes:
-        data["notes"] = notes
     if params["as_json"]:
         echo_json(data)
     else:
         printer(data, params)
-        for line in note_lines(notes):
-            click.echo(line)
-
-
-def _unrecorded_agents() -> set[str]:
-    """Agents that keep no token usage on disk (their declaration says so)."""
-    from agenttail.agents.registry import agent_classes
-
-    return {cls.name for cls in agent_classes() if not cls.tokens_recorded}
 
 
 # -- tables -----------------------------------------------------------------------------------

@@ -339,22 +339,6 @@ class Store:
             sessions.setdefault(row["agent"], set()).add(row["session_id"])
         return sessions
 
-    def agent_window_activity(
-        self, since_ms: int | None, until_ms: int | None
-    ) -> list[dict[str, Any]]:
-        """Per agent with counted events in ``[since, until)``: its estimated requests."""
-        return list(
-            self.query(
-                "SELECT agent, sum(kind = 'llm_request' AND estimated = 1) AS estimated"
-                " FROM events WHERE counted = 1 AND ts_ms >= ? AND ts_ms < ?"
-                " GROUP BY agent ORDER BY agent",
-                (
-                    -(2**62) if since_ms is None else since_ms,
-                    2**62 if until_ms is None else until_ms,
-                ),
-            )
-        )
-
     def agent_request_quality(self) -> dict[str, dict[str, int]]:
         """Per agent: counted requests whose tokens were measured, estimated, or not recorded."""
         rows = self.query(
