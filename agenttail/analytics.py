@@ -280,6 +280,15 @@ class Activity:
     usage: Usage
 
 
+@dataclass(frozen=True, slots=True)
+class TokenNote:
+    """An agent whose activity in a window the token totals leave out, said plainly."""
+
+    agent: str
+    tokens_recorded: bool  # False: the agent keeps no token usage on disk
+    estimated_requests: int  # estimated requests: counted, but never in a ``Usage``
+
+
 class Analytics(Protocol):
     """Read questions over a usage store; every method honours every ``Query`` filter."""
 
@@ -325,4 +334,9 @@ class Analytics(Protocol):
 
     def activity_span(self, query: Query) -> tuple[int, int] | None:
         """Exact first and last request time in the window, or None."""
+        ...
+
+    def token_notes(self, query: Query) -> list[TokenNote]:
+        """Agents with activity in the window that keep no tokens on disk, or with estimated
+        requests there; only agents needing a note, by name."""
         ...

@@ -639,3 +639,34 @@ def _token_limit(value: int | str | None, blocks: list[dict[str, Any]]) -> int |
     if isinstance(value, int):
         return value
     raise ReportError(f"invalid token limit {value!r}: use a number of tokens or 'max'")
+
+
+def token_notes(analytics: Analytics, options: ReportOptions) -> list[dict[str, Any]]:
+    """What the totals leave out, said plainly: agents in the window whose tokens are not on
+    disk (their requests, turns and tools count; their tokens are unknown, not zero), and
+    estimated requests (kept out of measured totals)."""
+    notes: list[dict[str, Any]] = []
+    for note in analytics.token_notes(options.query):
+        if not note.tokens_recorded:
+            notes.append({"agent": note.agent, "tokens": "not recorded locally"})
+        if note.estimated_requests:
+            notes.append({"agent": note.agent, "estimated_requests": note.estimated_requests})
+    return notes
+
+
+def note_lines(notes: list[dict[str, Any]]) -> list[str]:
+    """The notes for people, one line each."""
+    absent = [note["agent"] for note in notes if "tokens" in note]
+    lines = []
+    if absent:
+        lines.append(
+            f"tokens not recorded locally by {', '.join(absent)}: their activity is counted,"
+            " their tokens are unknown (not zero)"
+        )
+    lines += [
+        f"{note['estimated_requests']:,} estimated requests of {note['agent']} are not in"
+        " these totals"
+        for note in notes
+        if "estimated_requests" in note
+    ]
+    return lines

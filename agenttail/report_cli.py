@@ -20,12 +20,14 @@ from agenttail.report import (
     latency_report,
     model_report,
     monthly_report,
+    note_lines,
     parse_day,
     project_report,
     resolve_timezone,
     series_report,
     session_detail,
     session_report,
+    token_notes,
     tool_report,
     weekly_report,
 )
@@ -89,8 +91,9 @@ def _options(params: dict[str, Any]) -> ReportOptions:
     )
 
 
-def _run(params: dict[str, Any], build: Build, printer: Printer) -> None:
-    """Open the store read-only, build the report, print JSON or a table.
+def _run(params: dict[str, Any], build: Build, printer: Printer, *, notes: bool = True) -> None:
+    """Open the store read-only, build the report, print JSON or a table, and say what the
+    window's totals leave out (``notes``: agents without tokens on disk, estimates).
 
     Store failures and ``AgenttailError`` reach the user through the CLI group's handler.
     """
@@ -100,17 +103,25 @@ def _run(params: dict[str, Any], build: Build, printer: Printer) -> None:
 
     options = _options(params)
     store = open_readonly(AppPaths.resolve())
+    said: list[dict[str, Any]] = []
     try:
-        data = build(SqliteAnalytics(store), options)
+        analytics = SqliteAnalytics(store)
+        data = build(analytics, options)
+        if notes:
+            said = token_notes(analytics, options)
     except ReportError as exc:
         raise click.BadParameter(str(exc)) from None
     finally:
         if store is not None:
             store.close()
+    if said:
+        data["notes"] = said
     if params["as_json"]:
         echo_json(data)
     else:
         printer(data, params)
+        for line in note_lines(said):
+            click.echo(line)
 
 
 # -- tables -----------------------------------------------------------------------------------
@@ -236,7 +247,7 @@ def _session_command(session_id: str | None, params: dict[str, Any]) -> None:
     def build(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
         return session_detail(analytics, options, session_id)
 
-    _run(params, build, _print_session)
+    _run(params, build, _print_session, notes=False)  # one session: the window's notes do not apply
 
 
 @report.command("session")

@@ -144,3 +144,27 @@ def test_zed_thread_saved_again_moves_its_totals_to_the_new_cumulative(tmp_path:
     assert after["input_tokens"] - before["input_tokens"] == 500
     assert after["output_tokens"] - before["output_tokens"] == 70
     assert after["requests"] == before["requests"]
+
+
+def test_reports_say_plainly_which_tokens_are_missing_or_estimated(tmp_path: Path) -> None:
+    env = home_with("windsurf", tmp_path)
+    (cls,) = [c for c in agent_classes() if c.name == "continue"]
+    continue_root = cls().resolve_roots(env, sys.platform)[0]
+    shutil.copytree(FIXTURES / "continue" / "root", continue_root)
+    agenttail_cli(env, "scan")
+    estimated = expected("continue")["estimated"]["requests"]
+
+    def notes(*args: str) -> Any:
+        return json.loads(agenttail_cli(env, "report", *args, "--json", "-z", "UTC")).get("notes")
+
+    assert notes("daily") == [
+        {"agent": "continue", "estimated_requests": estimated},
+        {"agent": "windsurf", "tokens": "not recorded locally"},
+    ]
+    assert notes("tools", "--agent", "windsurf") == [
+        {"agent": "windsurf", "tokens": "not recorded locally"}
+    ]
+    assert notes("monthly", "--until", "2000-01-01") is None  # nothing in that window
+    text = agenttail_cli(env, "report", "daily", "-z", "UTC")
+    assert "tokens not recorded locally by windsurf" in text
+    assert f"{estimated} estimated requests of continue are not in these totals" in text

@@ -119,6 +119,7 @@ class StreamProcessor:
                 stat if result.at_end else None,
                 now_ms(self.clock),
                 invalid,
+                tokens_recorded=agent.tokens_recorded,
             )
             if invalid:
                 log.warning(

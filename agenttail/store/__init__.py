@@ -37,6 +37,12 @@ UNKNOWN_TOKEN_REQUESTS = (
     "SELECT agent, source_path, count(*) AS n FROM events WHERE tokens_known = 0"
     " AND kind = 'llm_request' AND counted = 1 GROUP BY agent, source_path"
 )
+# An agent's declaration, kept with its batches so reports read it without loading plugins.
+_AGENT_TOKENS = (
+    "INSERT INTO agent_tokens (agent, tokens_recorded) VALUES (?, ?) ON CONFLICT (agent)"
+    " DO UPDATE SET tokens_recorded = excluded.tokens_recorded"
+    " WHERE tokens_recorded != excluded.tokens_recorded"
+)
 BUSY_TIMEOUT_S = 10.0
 WAL_CHECKPOINT_PAGES = 8192
 
@@ -265,14 +271,18 @@ class Store:
         stat: FileStat | None,
         now_ms: int,
         invalid: Sequence[str] = (),
+        *,
+        tokens_recorded: bool = True,
     ) -> None:
         """Store a batch's events and advance the stream's watermark, atomically.
 
         ``invalid`` holds one reason per event skipped as out of range (counted, the latest
         reason kept); ``result.notes`` become the stream's current ``notice``.
+        ``tokens_recorded`` is the agent's declaration (reports say when it is False).
         """
         with self.transaction():
             self.streams.ensure(ref, now_ms)
+            self.conn.execute(_AGENT_TOKENS, (ref.agent, int(tokens_recorded)))
             upsert_events(self.conn, events, ref.path_text, now_ms)
             self.streams.advance(ref, result, state, stat, len(events), now_ms, invalid)
 

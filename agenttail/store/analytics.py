@@ -28,6 +28,7 @@ from agenttail.analytics import (
     Query,
     SessionStats,
     TimelineEvent,
+    TokenNote,
     ToolStats,
     Usage,
     UsageRow,
@@ -703,6 +704,45 @@ class SqliteAnalytics:
         if row is None or row["first"] is None:
             return None
         return int(row["first"]), int(row["last"])
+
+    # -- what the totals leave out ----------------------------------------------------------
+
+    def token_notes(self, query: Query) -> list[TokenNote]:
+        """Agents without tokens on disk (their declaration, stored at ingest) that have
+        requests or tool calls in the window, and estimated requests per agent."""
+        unrecorded = {
+            row["agent"]
+            for row in self._rows("SELECT agent FROM agent_tokens WHERE tokens_recorded = 0")
+            if not query.agents or row["agent"] in query.agents
+        }
+        active: set[str] = set()
+        if unrecorded:
+            only = replace(query, agents=tuple(sorted(unrecorded)))
+            counters = [("usage_rollup", "requests", _filters(only))]
+            if not query.models:  # tool calls carry no model
+                counters.append(("tool_rollup", "calls", _filters(only, model_column=None)))
+            for table, counter, where in counters:
+                source, params = _source(table, only, ("agent", counter), where)
+                active.update(
+                    row["agent"]
+                    for row in self._rows(
+                        f"SELECT agent FROM {source} GROUP BY agent HAVING sum({counter}) > 0",
+                        params,
+                    )
+                )
+        where = _filters(query, time_column="ts_ms", slice_ms=1)
+        estimated = {
+            row["agent"]: int(row["n"])
+            for row in self._rows(
+                "SELECT agent, count(*) AS n FROM events WHERE estimated = 1"
+                f" AND kind = 'llm_request' AND counted = 1 AND {where.sql()} GROUP BY agent",
+                where.params,
+            )
+        }
+        return [
+            TokenNote(agent, agent not in active, estimated.get(agent, 0))
+            for agent in sorted(active | set(estimated))
+        ]
 
 
 def offset_spans(tz: tzinfo, low_ms: int, high_ms: int) -> list[tuple[int, int, int]]:

@@ -402,3 +402,14 @@ def m008_unknown_tokens_index(db: Database) -> None:
     db.execute(
         "CREATE INDEX events_unknown_tokens ON events (agent, source_path) WHERE tokens_known = 0"
     )
+
+
+@migration
+def m009_agent_tokens(db: Database) -> None:
+    """Reports say which agents keep no tokens on disk without loading every agent plugin:
+    ``agent_tokens`` holds each ingested agent's declaration (written with its batches), and a
+    partial index finds the few estimated requests in a window without scanning it."""
+    db.execute(
+        "CREATE TABLE agent_tokens (agent TEXT PRIMARY KEY, tokens_recorded INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX events_estimated ON events (ts_ms) WHERE estimated = 1")
