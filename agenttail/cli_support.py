@@ -8,10 +8,11 @@ and the exit code is 70.
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -102,7 +103,27 @@ def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
 
 
 class AgenttailGroup(click.Group):
-    """A click group whose commands' failures reach the user as messages, never tracebacks."""
+    """A click group whose commands' failures reach the user as messages, never tracebacks.
+
+    Commands named in ``lazy`` (name -> ``"module:attribute"``) are imported only when
+    looked up: when they run, or when ``--help`` lists them.
+    """
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -97,8 +97,8 @@ def _run(params: dict[str, Any], build: Build, printer: Printer, *, notes: bool 
 
     Store failures and ``AgenttailError`` reach the user through the CLI group's handler.
     """
-    from agenttail.cli import open_readonly
     from agenttail.paths import AppPaths
+    from agenttail.store import open_readonly
     from agenttail.store.analytics import SqliteAnalytics
 
     options = _options(params)
@@ -489,7 +489,3 @@ def blocks_command(token_limit: str | None, **params: Any) -> None:
         _print_unpriced(data)
 
     _run(params, build, printer)
-
-
-def register(main: click.Group) -> None:
-    main.add_command(report)

@@ -303,14 +303,14 @@ def stored_sessions(paths: AppPaths) -> tuple[dict[str, set[str]], dict[str, dic
 
 
 def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
-    from agenttail import cli
     from agenttail.agents.base import SHARED_SESSION_ID, discover
+    from agenttail.agents.registry import configured_agents
     from agenttail.daemon.lifecycle import lock_holder, read_runtime_state, runtime_state_file
 
     sessions, quality = stored_sessions(paths)
     agents = []
     problems: list[DiscoveryProblem] = []
-    for agent in cli._agents(config):
+    for agent in configured_agents(config):
         roots = [{"path": str(r), "exists": r.is_dir()} for r in agent.roots()]
         refs = list(discover(agent, problems))
         found = {ref.session_id for ref in refs if ref.session_id != SHARED_SESSION_ID}
@@ -352,12 +352,12 @@ def doctor_data(paths: AppPaths, config: Config) -> dict[str, Any]:
 
 def _gaps(paths: AppPaths, problems: list[DiscoveryProblem]) -> dict[str, Any]:
     """The store's gaps (``status``), with unreadable folders as this walk finds them now."""
-    from agenttail import cli
     from agenttail.status import gaps, status_data
+    from agenttail.store import open_readonly
 
     found: dict[str, Any] = gaps(None, [])
     try:
-        store = cli.open_readonly(paths)
+        store = open_readonly(paths)
         if store is not None:
             with store:
                 found = status_data(store)["gaps"]
@@ -419,11 +419,3 @@ def doctor(as_json: bool) -> None:
 
     for line in gap_lines(data["gaps"]):
         click.echo(f"gap:      {line}")
-
-
-COMMANDS: tuple[click.Command, ...] = (service, config_group, logs, doctor)
-
-
-def register(group: click.Group) -> None:
-    for command in COMMANDS:
-        group.add_command(command)

@@ -160,7 +160,7 @@ def _agents_summary(
 
 
 def _upload_section(store: Store | None) -> dict[str, Any]:
-    from agenttail.upload.cli import status_section
+    from agenttail.upload.status import status_section
 
     return status_section(store)
 

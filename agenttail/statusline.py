@@ -7,6 +7,7 @@ fails: any problem prints a short fallback line instead, and the hook still gets
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -118,6 +119,15 @@ def status_line(
     return " · ".join(parts) if parts else FALLBACK
 
 
+def line_from_stdin() -> str:
+    """The line for the hook's JSON on stdin; a closed or undecodable stdin still gets one."""
+    try:
+        text = sys.stdin.read()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return run(text)
+
+
 def run(stdin_text: str) -> str:
     """The line to print; never raises."""
     try:
@@ -127,12 +137,12 @@ def run(stdin_text: str) -> str:
 
 
 def _line(stdin_text: str) -> str:
-    from agenttail.cli import open_readonly
     from agenttail.clock import now_ms
     from agenttail.config import load_config
     from agenttail.paths import AppPaths
     from agenttail.pricing import custom_prices
     from agenttail.report import resolve_timezone
+    from agenttail.store import open_readonly
     from agenttail.store.analytics import SqliteAnalytics
 
     hook = parse_hook_input(stdin_text)

@@ -213,7 +213,10 @@ def test_upload_json_without_a_url_is_json() -> None:
 
 def json_commands(group: click.Group = main, prefix: tuple[str, ...] = ()) -> list[list[str]]:
     found = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found += json_commands(command, (*prefix, name))
         elif any("--json" in p.opts for p in command.params if isinstance(p, click.Option)):

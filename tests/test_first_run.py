@@ -83,8 +83,11 @@ def test_every_documented_command_parses(claude_dir: Path) -> None:
     for line in commands:
         words = shlex.split(line)[1:]
         command: click.Command = main
-        while isinstance(command, click.Group) and words and words[0] in command.commands:
-            command = command.commands[words.pop(0)]
+        while isinstance(command, click.Group) and words:
+            sub = command.get_command(click.Context(command), words[0])
+            if sub is None:
+                break
+            command, words = sub, words[1:]
         command.make_context(line, list(words))  # raises on an unknown option or value
 
 

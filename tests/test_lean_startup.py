@@ -1,5 +1,6 @@
-"""`report daily --json`, `status --json` and a no-op `scan` start without the heavy libraries
-they do not use (issue 13): each would add tens of milliseconds to every invocation.
+"""`report daily --json`, `status --json`, a no-op `scan` and the status line start without the
+heavy libraries and the other commands' modules they do not use (issue 13, issue 14's 50 ms
+status line): each would add tens of milliseconds to every invocation.
 
 Measured with the interpreter's own import log (``-X importtime``) of the real CLI process.
 """
@@ -13,7 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+
+from agenttail.cli import COMMANDS, main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -35,12 +39,18 @@ HEAVY_FOR_READERS = (
 )
 # A no-op scan logs and loads plugins, but finds its schema current without sqlite-utils.
 HEAVY_FOR_NOOP_SCAN = ("sqlite_utils",)
+# Each command's own module; a command loads its own and none of the others.
+COMMAND_MODULES = tuple(sorted({target.split(":")[0] for target in COMMANDS.values()}))
+# Claude Code's hook runs `agenttail statusline` on every refresh: no CLI framework at all.
+HEAVY_FOR_STATUSLINE = (*HEAVY_FOR_READERS, "click", "agenttail.cli", *COMMAND_MODULES)
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def imported_modules(*args: str) -> tuple[set[str], str]:
+def imported_modules(*args: str, stdin: str = "") -> tuple[set[str], str]:
     """The modules the CLI imported for ``args``, and its stdout."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "agenttail", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env={**os.environ, "NO_COLOR": "1"},
@@ -75,6 +85,8 @@ def test_report_daily_json_starts_lean() -> None:
     assert len(json.loads(stdout)["daily"]) == len(expected["daily"])  # a real report ran
     assert "agenttail.report" in names
     assert loaded(names, HEAVY_FOR_READERS) == []
+    others = tuple(m for m in COMMAND_MODULES if m != "agenttail.report_cli")
+    assert loaded(names, others) == []
 
 
 @pytest.mark.usefixtures("scanned_store")
@@ -83,6 +95,8 @@ def test_status_json_starts_lean() -> None:
     assert json.loads(stdout)  # a real status ran
     assert "agenttail.daemon.lifecycle" in names  # it did look for a running daemon
     assert loaded(names, HEAVY_FOR_READERS) == []
+    others = tuple(m for m in COMMAND_MODULES if m != "agenttail.status_cli")
+    assert loaded(names, others) == []
 
 
 @pytest.mark.usefixtures("scanned_store")
@@ -91,3 +105,38 @@ def test_noop_scan_skips_sqlite_utils() -> None:
     summary = json.loads(stdout)
     assert summary["discovered"] > 0 and summary["processed"] == 0  # nothing changed
     assert loaded(names, HEAVY_FOR_NOOP_SCAN) == []
+
+
+@pytest.mark.usefixtures("scanned_store")
+def test_statusline_answers_before_the_cli_loads() -> None:
+    hook = {"session_id": "nonexistent", "model": {"id": "claude-sonnet-4-5"}}
+    names, stdout = imported_modules("statusline", stdin=json.dumps(hook))
+    assert stdout.startswith("session ")  # a real line from the store, not the fallback
+    assert "agenttail.store.analytics" in names
+    assert loaded(names, HEAVY_FOR_STATUSLINE) == []
+
+
+def test_the_console_script_takes_the_fast_path() -> None:
+    """The installed `agenttail` (what Claude Code's settings run) goes through the fast path."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'agenttail = "agenttail.entry:main"' in text
+
+
+def test_help_lists_every_command_with_its_short_help() -> None:
+    ctx = click.Context(main)
+    listed = main.list_commands(ctx)
+    assert sorted(COMMANDS) == listed
+    shown = subprocess.run(
+        [sys.executable, "-m", "agenttail", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in listed:
+        command = main.get_command(ctx, name)
+        assert command is not None, name
+        words = command.get_short_help_str(limit=30).split()[:2]
+        assert f"  {name} " in shown and " ".join(words) in shown, name
+        assert f"agenttail {name}" in readme, f"README does not document `agenttail {name}`"

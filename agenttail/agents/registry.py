@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 import structlog
 
 from agenttail.agents.base import Agent
+
+if TYPE_CHECKING:
+    from agenttail.config import Config
 
 ENTRY_POINT_GROUP = "agenttail.agents"
 log = structlog.stdlib.get_logger(__name__)
@@ -47,6 +51,12 @@ def load_agents(only: set[str] | None = None) -> list[Agent]:
         except Exception as exc:  # noqa: BLE001 - a third-party plugin must not take us down
             log.warning("agent_plugin_failed", plugin=cls.name, error=repr(exc))
     return agents
+
+
+def configured_agents(config: Config) -> list[Agent]:
+    """The agents the configuration's ``agents`` list enables (every registered one if unset)."""
+    wanted = config.get_list("agents")
+    return load_agents(set(wanted) if wanted else None)
 
 
 def environment_variables(classes: tuple[type[Agent], ...] | None = None) -> tuple[str, ...]:

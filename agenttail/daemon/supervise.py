@@ -33,7 +33,7 @@ from agenttail.daemon.runner import Pipeline
 from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
 from agenttail.store import Store
-from agenttail.upload.cli import upload_loop
+from agenttail.upload.loop import upload_loop
 
 log = structlog.stdlib.get_logger(__name__)
 

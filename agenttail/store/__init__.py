@@ -32,6 +32,8 @@ from agenttail.store.streams import FileStat, SessionRow, StreamStates
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+    from agenttail.paths import AppPaths
+
 # Read through the partial index events_unknown_tokens (migration m008): no scan of all events.
 UNKNOWN_TOKEN_REQUESTS = (
     "SELECT agent, source_path, count(*) AS n FROM events WHERE tokens_known = 0"
@@ -101,6 +103,18 @@ def empty_store(path: Path) -> StoreError:
         "the next `agenttail scan` or daemon start rebuilds it from the agents' session files",
         path=path,
     )
+
+
+def open_readonly(paths: AppPaths) -> Store | None:
+    """A read-only store for reports, or None before the first scan."""
+    paths.check_readable()
+    try:
+        size = paths.database.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        raise empty_store(paths.database)
+    return Store(paths.database, readonly=True)
 
 
 def quarantine(path: Path) -> Path:

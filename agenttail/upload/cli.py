@@ -1,50 +1,16 @@
-"""``agenttail upload`` and the daemon's upload job."""
+"""``agenttail upload``: send waiting events once, then exit."""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 import click
 
 from agenttail.cli_support import echo_json, json_option, settings
 from agenttail.clock import now_ms
-from agenttail.config import Config, ConfigError, load_config
 from agenttail.errors import EX_TEMPFAIL
-from agenttail.paths import AppPaths
 from agenttail.store import Store
 from agenttail.upload.settings import upload_settings
-
-if TYPE_CHECKING:
-    from agenttail.upload.loop import UploadLoop
-
-
-def status_section(store: Store | None, config: Config | None = None) -> dict[str, Any]:
-    """What ``status --json`` shows under ``upload`` (never the token)."""
-    try:
-        config = config or load_config(strict=False)
-        settings = upload_settings(config)
-        cap = config.get_int("upload.max_pending_events")
-        error = None
-    except ConfigError as exc:
-        settings, cap, error = None, 1_000_000, str(exc)
-    from agenttail.upload.outbox import upload_status
-
-    data = upload_status(store, now_ms(), cap)
-    data["configured"] = settings is not None
-    data["exporter"] = None if settings is None else settings.exporter
-    data["url"] = None if settings is None else settings.url
-    if error:
-        data["config_error"] = error
-    return data
-
-
-def upload_loop(paths: AppPaths, config: Config) -> UploadLoop:
-    """The daemon's upload loop (idle without ``upload.url``)."""
-    settings = upload_settings(config)  # a ConfigError stops `run` with exit 78
-    from agenttail.upload.loop import UploadLoop
-
-    return UploadLoop(paths.database, settings)
 
 
 @click.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -19,6 +20,9 @@ from agenttail.config import Config, ConfigError
 from agenttail.daemon.pause import is_disk_full
 from agenttail.upload.settings import UploadSettings, upload_settings
 from agenttail.upload.uploader import Uploader
+
+if TYPE_CHECKING:
+    from agenttail.paths import AppPaths
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -147,3 +151,9 @@ class UploadLoop:
                 grace_s=self.grace_s,
                 note="the batch stays in the outbox with its key and is sent after restart",
             )
+
+
+def upload_loop(paths: AppPaths, config: Config) -> UploadLoop:
+    """The daemon's upload loop (idle without ``upload.url``)."""
+    settings = upload_settings(config)  # a ConfigError stops `run` with exit 78
+    return UploadLoop(paths.database, settings)

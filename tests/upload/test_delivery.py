@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from agenttail.store import Store
-from agenttail.upload.cli import status_section
+from agenttail.upload.status import status_section
 from tests.upload.receiver import Fault, Receiver
 from tests.upload.support import (
     BASE,

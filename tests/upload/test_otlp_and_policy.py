@@ -16,10 +16,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from agenttail.config import ConfigError, load_config
 from agenttail.store import Store
-from agenttail.upload.cli import status_section
 from agenttail.upload.outbox import WAITING, pressure
 from agenttail.upload.retry import Backoff, parse_retry_after
 from agenttail.upload.settings import upload_settings
+from agenttail.upload.status import status_section
 from tests.upload.receiver import Fault, Receiver, otlp_attrs
 from tests.upload.support import FakeClock, database, scan, settings, stored_events, uploader
 from tests.upload.transcripts import CANARY, write_sessions

@@ -1,0 +1,120 @@
+"""``agenttail run`` and ``agenttail scan``: the daemon in the foreground and one full pass."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from agenttail.cli_support import echo_json, json_option, settings
+from agenttail.errors import EX_IOERR, AgenttailError
+from agenttail.paths import AppPaths
+
+if TYPE_CHECKING:
+    from agenttail.agents.base import Agent
+
+
+@click.command()
+def run() -> None:
+    """Run the daemon in the foreground (what the user service runs)."""
+    from agenttail.agents.registry import configured_agents
+    from agenttail.daemon.lifecycle import lock_holder
+    from agenttail.daemon.supervise import serve
+
+    paths, config = settings()
+    agents = configured_agents(config)
+    if sys.stderr.isatty() and lock_holder(paths.lock_file) is None:
+        for line in _first_steps(agents):
+            click.echo(f"agenttail: {line}", err=True)
+    sys.exit(serve(paths, config, agents))
+
+
+def _first_steps(agents: list[Agent]) -> list[str]:
+    """What a person starting the daemon by hand wants to know: what it found, what next."""
+    from agenttail.agents.base import discover
+
+    found, empty = [], []
+    for agent in agents:
+        sessions = {ref.session_id for ref in discover(agent)}
+        roots = ", ".join(str(root) for root in agent.roots())
+        if sessions:
+            found.append(f"{len(sessions):,} {agent.label()} sessions under {roots}")
+        else:
+            empty.append(agent)
+    lines = [f"found {text}" for text in found]
+    if not found:
+        for agent in empty[:3]:
+            roots = ", ".join(str(root) for root in agent.roots())
+            lines.append(f"no {agent.label()} sessions under {roots}")
+        lines.append("no agent sessions found yet; run `agenttail doctor` to see where it looks")
+    elif empty:
+        names = ", ".join(agent.label() for agent in empty)
+        lines.append(f"nothing yet from {names} (`agenttail doctor` shows where it looks)")
+    lines.append(
+        "running: new usage is read as it is written; now try `agenttail report daily` in "
+        "another terminal (Ctrl-C stops the daemon)"
+    )
+    return lines
+
+
+@click.command()
+@json_option("Print the pass summary as JSON.")
+def scan(as_json: bool) -> None:
+    """One full pass over every agent's sessions, then exit."""
+    from agenttail.agents.registry import configured_agents
+    from agenttail.daemon.runner import Pipeline, drain
+    from agenttail.logs import configure_logging
+
+    paths, config = settings()
+    configure_logging("warning", paths.ensure().log_file, owner=False)
+    pipeline = Pipeline(paths, config, configured_agents(config))
+    report = pipeline.sweep(retry_failed=True)
+    if sys.stderr.isatty() and not as_json and report.enqueued > 1:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as progress:
+            task = progress.add_task("reading sessions", total=report.enqueued)
+            pipeline.on_outcome = lambda _ref, _outcome: progress.advance(task)
+            drain(pipeline)
+    else:
+        drain(pipeline)
+    totals = pipeline.totals
+    summary = {
+        "discovered": report.discovered,
+        "processed": totals.streams,
+        "records": totals.records,
+        "events": totals.events,
+        "bytes_read": totals.bytes_read,
+        "errors": totals.errors,
+        "failed_streams": len(totals.failed),
+        "per_agent": report.per_agent,
+    }
+    problem = _scan_problem(paths, totals.failed)
+    if as_json:
+        echo_json(summary if problem is None else {**summary, "error": problem.to_dict()})
+        if problem is not None:
+            sys.exit(problem.exit_code)
+        return
+    click.echo(
+        f"scanned {report.discovered} streams ({totals.streams} changed): "
+        f"{totals.records} records, {totals.events} events, {len(totals.failed)} streams failed"
+    )
+    if problem is not None:
+        raise problem
+
+
+def _scan_problem(paths: AppPaths, failed: dict[tuple[str, str], str]) -> AgenttailError | None:
+    """A scan that could not store every stream says so, with a non-zero exit code."""
+    if not failed:
+        return None
+    where = f"`agenttail status --streams` names them; details are in {paths.log_file}"
+    if any("disk is full" in error for error in failed.values()):
+        return AgenttailError(
+            f"the disk is full: {len(failed)} streams could not be stored in {paths.database}",
+            "free some space and run `agenttail scan` again (what was stored is kept; the rest "
+            f"is read then); {where}",
+            path=paths.database,
+            exit_code=EX_IOERR,
+        )
+    return AgenttailError(f"{len(failed)} streams failed in this scan", where)
