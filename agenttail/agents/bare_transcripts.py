@@ -3,6 +3,7 @@
 Both are append-only JSONL, so a line's byte offset is its identity, and the only time there
 is is when the line was observed (the file's modification time when it was read). What they
 record is activity: user turns and tool calls. Token usage is not on disk for either agent.
+A user line (a turn event) opens a run keyed by its offset; the tool calls after it belong to it.
 
 - Cursor agent transcripts (``~/.cursor/projects/<p>/agent-transcripts/...jsonl``): lines
   ``{role, message: {content: [{type: "text" | "tool_use", name, input}]}}``; a user line is a
@@ -87,6 +88,16 @@ def observed_events(convert: LineConverter) -> Converter:
         except OSError:
             return []
         agent, session = context.stream.agent, context.stream.session_id
-        return [e for r in records for e in convert(agent, session, r.data, r.position, ts)]
+        state = context.state.data
+        out: list[MetricEvent] = []
+        for record in records:
+            events = convert(agent, session, record.data, record.position, ts)
+            if any(event.kind == EventKind.TURN for event in events):
+                state["turn_at"] = record.position
+            run_id = stable_id(agent, "run", session, state.get("turn_at"))
+            for event in events:
+                event.run_id = run_id
+            out += events
+        return out
 
     return events

@@ -5,6 +5,11 @@ on each, so one request is keyed by ``message.id`` alone across every file (a re
 replayed copy carries the same id with a new ``requestId``, which is kept as an attribute only).
 The store keeps one copy: a main-chain copy beats a sidechain replay, then the largest total
 wins. A usage line without ``message.id`` is one event of its own. See agent-formats.md s.2.
+
+A run starts at each user prompt, keyed by the prompt's ``uuid`` alone (a resumed copy of the
+prompt is the same run). A subagent's work (its ``subagents/agent-<id>.jsonl`` file
+and the ``agent_progress`` copies of it in the parent's file) is the one run its ``agentId``
+names, so whichever copy the store keeps, the run is the same.
 """
 
 from __future__ import annotations
@@ -256,7 +261,8 @@ class _Transcript:
             self._tool_result(block, data, where)
         is_prompt = not results and not data.get("isMeta") and not data.get("isCompactSummary")
         if is_prompt and isinstance(data.get("uuid"), str):
-            self.state["run_id"] = stable_id(AGENT, "run", session_id, data["uuid"])
+            subagent = subagent_run(session_id, data.get("agentId"))
+            self.state["run_id"] = subagent or stable_id(AGENT, "run", data["uuid"])
         if not data.get("isMeta"):
             self.state["history"] += 1
 
@@ -308,13 +314,17 @@ class _Transcript:
         envelope = data if outer is None else {**data, "sessionId": outer.get("sessionId")}
         where = self._base(envelope)
         session_id, ts, project = where
+        agent_id = (
+            data.get("agentId") if outer is None else as_dict(outer.get("data")).get("agentId")
+        )
+        run_id = subagent_run(session_id, agent_id) or self.state.get("run_id")
         message = as_dict(data.get("message"))
         if data.get("isApiErrorMessage"):
             self._api_error(envelope, where)
             return
         for block in message.get("content") or ():
             if isinstance(block, dict) and block.get("type") == "tool_use":
-                self._tool_use(block, ts)
+                self._tool_use(block, ts, run_id)
         usage = message.get("usage")
         if not isinstance(usage, dict):
             return
@@ -354,7 +364,7 @@ class _Transcript:
             agent=AGENT,
             session_id=session_id,
             ts_ms=ts,
-            run_id=self.state.get("run_id"),
+            run_id=run_id,
             project=project,
             model=model if isinstance(model, str) else None,
             is_sidechain=sidechain,
@@ -421,7 +431,7 @@ class _Transcript:
         self.state["history"] = history + 1
         return history
 
-    def _tool_use(self, block: dict[str, Any], ts: int) -> None:
+    def _tool_use(self, block: dict[str, Any], ts: int, run_id: str | None) -> None:
         tool_id = block.get("id")
         if not isinstance(tool_id, str):
             return
@@ -430,7 +440,7 @@ class _Transcript:
             tools[tool_id] = {
                 "name": block.get("name"),
                 "ts": ts,
-                "run_id": self.state.get("run_id"),
+                "run_id": run_id,
             }
             if len(tools) > MAX_PENDING_TOOLS:
                 del tools[next(iter(tools))]
@@ -462,6 +472,13 @@ class _Transcript:
                 text if isinstance(text, str) else None,
             ),
         )
+
+
+def subagent_run(session_id: str, agent_id: object) -> str | None:
+    """The run of a subagent's work (None for the main chain, which has no ``agentId``)."""
+    if not isinstance(agent_id, str) or not agent_id:
+        return None
+    return stable_id(AGENT, "run", session_id, "subagent", agent_id)
 
 
 _STRING = rb'\s*:\s*"((?:[^"\\]|\\.)*)"'

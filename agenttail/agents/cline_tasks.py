@@ -31,6 +31,10 @@ from agenttail.readers.base import Record
 from agenttail.readers.json_document import HEADER_POSITION, JsonDocumentReader
 
 API_REQUEST = "api_req_started"
+# Rows where the user speaks: the task itself (the first row, ``say:"text"`` in Cline, Roo and
+# Kilo; ``say:"task"`` in early builds) and a reply to an ask (``user_feedback``). Each opens a
+# run: the requests and tool uses until the next one answer it.
+USER_ROWS = ("task", "user_feedback")
 # Rows that are tool uses, with the tool name when the row does not carry one in its JSON.
 TOOL_ROWS = {"tool": None, "command": "execute_command", "use_mcp_server": None}
 BROWSER_ROWS = {"browser_action_launch": "browser_action"}
@@ -93,13 +97,26 @@ def _recorded_cost(info: dict[str, Any]) -> int | None:
 class TaskEvents:
     """Turns one task's rows into events; carries the last known model between rows."""
 
-    def __init__(self, agent: str, task_id: str, project: str | None, model: str | None) -> None:
+    def __init__(
+        self,
+        agent: str,
+        task_id: str,
+        project: str | None,
+        model: str | None,
+        run_ts: int | None = None,
+    ) -> None:
         self.agent = agent
         self.task_id = task_id
         self.project = project
         self.model = model
+        self.run_ts = run_ts
 
-    def event(self, row: dict[str, Any]) -> MetricEvent | None:
+    @property
+    def run_id(self) -> str:
+        return stable_id(self.agent, "run", self.task_id, self.run_ts)
+
+    def event(self, row: dict[str, Any], first: bool = False) -> MetricEvent | None:
+        """The event of one row; ``first`` marks the task's first row (its prompt)."""
         ts = as_int(row.get("ts"))
         if ts <= 0:
             return None
@@ -107,6 +124,8 @@ class TaskEvents:
         if isinstance(model_info, str) and model_info:
             self.model = model_info
         kind = row.get("say") if row.get("type") == "say" else row.get("ask")
+        if first or self.run_ts is None or (row.get("type") == "say" and kind in USER_ROWS):
+            self.run_ts = ts
         if kind == API_REQUEST and row.get("type") == "say":
             return self.request(row, ts)
         if kind in TOOL_ROWS or kind in BROWSER_ROWS:
@@ -131,6 +150,7 @@ class TaskEvents:
             agent=self.agent,
             session_id=self.task_id,
             ts_ms=ts,
+            run_id=self.run_id,
             project=self.project,
             model=model,
             cost_nusd=cost_or_recorded(model, tokens, recorded, provider),
@@ -161,6 +181,7 @@ class TaskEvents:
             agent=self.agent,
             session_id=self.task_id,
             ts_ms=ts,
+            run_id=self.run_id,
             project=self.project,
             model=self.model,
             tool_name=str(name),
@@ -229,16 +250,21 @@ def task_events(records: Sequence[Record], context: AgentContext) -> list[Metric
     if not state.get("project"):
         state["project"] = task_project(task_dir.parent.parent, context.stream.session_id)
     task = TaskEvents(
-        context.stream.agent, context.stream.session_id, state["project"], state["model"]
+        context.stream.agent,
+        context.stream.session_id,
+        state["project"],
+        state["model"],
+        state.get("run_ts"),
     )
     events = []
     for record in records:
         if record.position == HEADER_POSITION:
             continue
-        event = task.event(record.data)
+        event = task.event(record.data, first=record.position == 0)
         if event is not None:
             events.append(event)
     state["model"] = task.model
+    state["run_ts"] = task.run_ts
     return events
 
 

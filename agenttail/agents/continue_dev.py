@@ -147,6 +147,7 @@ def _shared(path: Path) -> str:
 class ContinueAgent(Agent):
     name = "continue"
     display_name = "Continue"
+    records_turns = False  # one usage total per session file; IDE estimates have no session
     locations = Roots(default=("~/.continue",), overrides=("$CONTINUE_GLOBAL_DIR",))
     streams = (
         StreamSpec(

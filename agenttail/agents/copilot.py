@@ -24,6 +24,8 @@ from agenttail.agents.copilot_events import (
     EventStream,
     copy_group,
     strip_model,
+    trace_run_id,
+    turn_run_id,
 )
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.agents.vscode_paths import PORTABLE_ENV, USER_ROOTS, user_dirs, workspace_project
@@ -212,10 +214,15 @@ class CopilotAgent(Agent):
 
 
 def request_events(
-    session_id: str, request: dict[str, Any], document: dict[str, Any], project: str | None
+    session_id: str,
+    request: dict[str, Any],
+    document: dict[str, Any],
+    project: str | None,
+    index: int,
 ) -> list[MetricEvent]:
-    """A completed chat request: its turn, and its tokens (``tokens_known`` False when the
-    file has none: it still counts as a request, never as silent zeros)."""
+    """A completed chat request (the ``index``-th of its session): its turn, and its tokens
+    (``tokens_known`` False when the file has none: it still counts as a request, never as
+    silent zeros)."""
     request_id = request.get("requestId")
     result = request.get("result")
     if not isinstance(request_id, str) or not isinstance(result, dict):
@@ -241,6 +248,7 @@ def request_events(
             agent=AGENT,
             session_id=session_id,
             ts_ms=ts,
+            run_id=turn_run_id(AGENT, session_id, index),
             project=project,
             model=model,
             ok=not failed,
@@ -259,6 +267,7 @@ def request_events(
             agent=AGENT,
             session_id=session_id,
             ts_ms=ts,
+            run_id=turn_run_id(AGENT, session_id, index),
             project=project,
             model=model,
             **tokens.fields(),
@@ -330,6 +339,7 @@ class _ChatDocument:
                 record.data,
                 as_dict(self.state.get("header")),
                 self.state.get("project"),
+                record.position,
             )
         return out
 
@@ -362,7 +372,7 @@ class _ChatLog:
         for index in indexes:
             if 0 <= index < len(requests) and isinstance(requests[index], dict):
                 out += request_events(
-                    session_id, requests[index], document, self.state.get("project")
+                    session_id, requests[index], document, self.state.get("project"), index
                 )
         return out
 
@@ -437,6 +447,7 @@ class _Spans:
             "agent": AGENT,
             "session_id": session,
             "ts_ms": int(start_ms),
+            "run_id": trace_run_id(AGENT, session, span.get("trace_id")),
             "project": project_of(self.ref.path, session),
             "ok": ok,
             "duration_ms": duration,

@@ -29,6 +29,19 @@ def copy_group(agent: str, what: str, session_id: str) -> str:
     return f"{agent}-{what}:{session_id}"
 
 
+def turn_run_id(agent: str, session_id: str, ordinal: int) -> str:
+    """The run of a session's ``ordinal``-th user request (0 first): the same in a chat
+    session file (its ``requests`` list) and in the session's transcript (its ``user.message``
+    events), so a session counted from both sources has each turn once."""
+    return stable_id(agent, "run", session_id, "turn", ordinal)
+
+
+def trace_run_id(agent: str, session_id: str, trace: object) -> str:
+    """The run of an OTel span or log: its trace (one ``invoke_agent`` trace per request,
+    its ``chat`` and ``execute_tool`` spans inside it)."""
+    return stable_id(agent, "run", session_id, "trace", trace)
+
+
 def strip_model(model: object) -> str | None:
     """``copilot/claude-sonnet-4.5`` -> ``claude-sonnet-4.5``."""
     if not isinstance(model, str) or not model:
@@ -62,6 +75,8 @@ class EventStream:
                 cwd = as_dict(body.get("context")).get("cwd")
                 if isinstance(cwd, str) and cwd:
                     self.state["project"] = cwd
+            elif kind == "user.message":
+                self.state["turn"] = int(self.state.get("turn", -1)) + 1
             elif kind == "session.model_change":
                 model = strip_model(body.get("newModel"))
                 if model:
@@ -80,12 +95,17 @@ class EventStream:
     def session_id(self) -> str:
         return self.ref.session_id
 
+    @property
+    def run_id(self) -> str:
+        """The user request under way (``user.message`` opens one; the first before any)."""
+        return turn_run_id(self.agent, self.session_id, max(0, int(self.state.get("turn", 0))))
+
     def _tool_start(self, body: dict[str, Any], ts: int) -> None:
         call_id = body.get("toolCallId")
         if not isinstance(call_id, str):
             return
         tools: dict[str, Any] = self.state["tools"]
-        tools[call_id] = {"name": body.get("toolName"), "ts": ts}
+        tools[call_id] = {"name": body.get("toolName"), "ts": ts, "run_id": self.run_id}
         if len(tools) > MAX_PENDING_TOOLS:
             del tools[next(iter(tools))]
 
@@ -106,6 +126,7 @@ class EventStream:
                 agent=self.agent,
                 session_id=self.session_id,
                 ts_ms=ts,
+                run_id=pending.get("run_id") or self.run_id,
                 project=self.state.get("project"),
                 tool_name=pending.get("name") or body.get("toolName"),
                 ok=success,
@@ -168,6 +189,7 @@ class EventStream:
                 agent=self.agent,
                 session_id=self.session_id,
                 ts_ms=ts,
+                run_id=self.run_id,
                 project=self.state.get("project"),
                 model=model,
                 **tokens.fields(),

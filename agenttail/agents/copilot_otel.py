@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agenttail.agents.base import AgentContext
-from agenttail.agents.copilot_events import TRACE_PRECEDENCE, copy_group
+from agenttail.agents.copilot_events import TRACE_PRECEDENCE, copy_group, trace_run_id
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, parse_iso_ms, stable_id
 from agenttail.pricing import TokenCounts, cost_nusd
@@ -177,6 +177,7 @@ class OtelFile:
         ok: bool | None = None,
         duration_ms: float | None = None,
     ) -> None:
+        """One model call's tokens (nothing when the record has none)."""
         cache_read = _count(attrs, ("gen_ai.usage.cache_read.input_tokens",))
         cache_write = _count(attrs, CACHE_WRITE_KEYS)
         tokens = TokenCounts(
@@ -198,6 +199,7 @@ class OtelFile:
                 agent=self.agent,
                 session_id=session,
                 ts_ms=ts,
+                run_id=trace_run_id(self.agent, session, extra.get("trace_id")),
                 model=model,
                 **tokens.fields(),
                 cost_nusd=cost_nusd(model, tokens),
@@ -252,6 +254,7 @@ class OtelFile:
             "agent": self.agent,
             "session_id": session,
             "ts_ms": ts,
+            "run_id": trace_run_id(self.agent, session, trace),
             "ok": ok,
             "duration_ms": duration,
             "precedence": TRACE_PRECEDENCE,

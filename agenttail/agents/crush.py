@@ -127,6 +127,7 @@ class CrushAgent(Agent):
     name = "crush"
     display_name = "Crush"
     tokens_recorded = False  # only the last request's prompt size; cost is recorded
+    records_turns = False  # one cost total per session row; messages are not read
     locations = Roots(
         default=("$XDG_DATA_HOME/crush",),
         win32=("%LOCALAPPDATA%/crush",),

@@ -9,6 +9,10 @@ turn, an assistant ``requestId`` a request (its tokens only when the bubble has 
 ``toolFormerData`` a tool call. Only these fields are cut out of the JSON, inside SQLite: the
 text, code blocks and tool output never reach Python. Rows are ``INSERT OR REPLACE``d, which
 gives an updated row a new ``rowid``, so the keyset is (``rowid``, ``key``).
+
+A run is a user bubble and the request that answers it. Only assistant bubbles carry the
+``requestId``, so the user bubble last read in its conversation gives a request its run the
+first time the request is seen; the request keeps that run when its bubbles are rewritten.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
 AGENT = "cursor"
 USER, ASSISTANT = 1, 2
 FAILED = ("error", "failed", "cancelled")
+MAX_REMEMBERED = 2000  # requests (and conversations) whose run is kept in the stream state
 
 
 def _field(path: str) -> str:
@@ -68,13 +73,37 @@ def created_ms(value: object) -> int | None:
     return parse_iso_ms(value)
 
 
-def bubble_events(row: dict[str, Any]) -> list[MetricEvent]:
+def _remember(mapping: dict[str, Any], key: str, value: object) -> None:
+    mapping.pop(key, None)
+    mapping[key] = value
+    while len(mapping) > MAX_REMEMBERED:
+        del mapping[next(iter(mapping))]
+
+
+def bubble_run(row: dict[str, Any], composer: str, bubble: str, state: dict[str, Any]) -> str:
+    """The run of a bubble (see the module doc); ``state`` keeps each conversation's latest
+    user bubble and each request's run."""
+    turns: dict[str, Any] = state.setdefault("turns", {})
+    runs: dict[str, Any] = state.setdefault("runs", {})
+    if as_int(row.get("type")) == USER:
+        _remember(turns, composer, bubble)
+    request = row.get("request_id")
+    run = runs.get(request) if isinstance(request, str) else None
+    if not isinstance(run, str):
+        run = stable_id(AGENT, "run", composer, turns.get(composer))
+        if isinstance(request, str) and request:
+            _remember(runs, request, run)
+    return run
+
+
+def bubble_events(row: dict[str, Any], state: dict[str, Any] | None = None) -> list[MetricEvent]:
     ids = bubble_ids(row.get("key"))
     ts = created_ms(row.get("created_at"))
     if ids is None or ts is None:
         return []
     composer, bubble = ids
-    common: dict[str, Any] = {"agent": AGENT, "session_id": composer, "ts_ms": ts}
+    run = bubble_run(row, composer, bubble, {} if state is None else state)
+    common: dict[str, Any] = {"agent": AGENT, "session_id": composer, "ts_ms": ts, "run_id": run}
     model = row.get("model") if isinstance(row.get("model"), str) else None
     kind = as_int(row.get("type"))
     if kind == USER:
@@ -118,7 +147,8 @@ def bubble_events(row: dict[str, Any]) -> list[MetricEvent]:
 
 
 def bubble_rows_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
-    return [event for record in records for event in bubble_events(record.data)]
+    state = context.state.data
+    return [event for record in records for event in bubble_events(record.data, state)]
 
 
 def _shared(path: Path) -> str:

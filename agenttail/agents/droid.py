@@ -204,6 +204,7 @@ def transcript_events(records: Sequence[Record], context: AgentContext) -> list[
 class DroidAgent(Agent):
     name = AGENT
     display_name = "Factory Droid"
+    records_turns = False  # tokens are session running totals, seen whenever the file changes
     upload_attrs: ClassVar[Mapping[str, type]] = {"cumulative_delta": int}
     locations = Roots(default=("~/.factory/sessions",), overrides=("$DROID_SESSIONS_DIR",))
     streams = (

@@ -111,6 +111,9 @@ class GeminiSession:
         if kind == "user":
             self.state["run_id"] = stable_id(AGENT, "run", session, message_id)
             return
+        # Before any user message (a subagent's session gets its task from its parent, not as
+        # a user message) the session's start opens the run.
+        run_id = self.state.setdefault("run_id", stable_id(AGENT, "run", session))
         ts = parse_iso_ms(message.get("timestamp"))
         if kind == "error" and ts is not None:  # counted, never its text
             self.out.append(
@@ -120,7 +123,7 @@ class GeminiSession:
                     agent=AGENT,
                     session_id=session,
                     ts_ms=ts,
-                    run_id=self.state.get("run_id"),
+                    run_id=run_id,
                     project=self.project,
                     ok=False,
                 )
@@ -134,7 +137,7 @@ class GeminiSession:
         base: dict[str, Any] = {
             "agent": AGENT,
             "session_id": session,
-            "run_id": self.state.get("run_id"),
+            "run_id": run_id,
             "project": self.project,
             "is_sidechain": bool(self.state.get("subagent")),
         }

@@ -132,6 +132,7 @@ def _shared(path: Path) -> str:
 class GooseAgent(Agent):
     name = AGENT
     display_name = "Goose"
+    records_turns = False  # tokens are session running totals; messages are not read
     upload_attrs: ClassVar[Mapping[str, type]] = {
         "cumulative_delta": int,
         "input_includes_cache": int,

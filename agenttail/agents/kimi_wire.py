@@ -10,7 +10,8 @@ input_cache_creation}`` is that one request (``input_other`` excludes cache traf
 The same request can be written several times: a fork copies the wire lines verbatim into a
 new session, and a subagent's steps appear in its own ``subagents/<id>/wire.jsonl`` and again
 wrapped in a ``SubagentEvent`` in the parent's wire. A request is keyed by ``message_id`` (its
-timestamp and counts when absent), never by file, so every copy lands on one event.
+timestamp and counts when absent), never by file, so every copy lands on one event; the
+parent's copy outranks the subagent file's, as only it knows the user turn (``TurnBegin``).
 agent-formats-more.md section 2.14.
 """
 
@@ -27,6 +28,7 @@ from agenttail.readers.base import Record
 
 MAX_PENDING_TOOLS = 2000
 KIMI_K2_6_FROM_MS = 1_776_698_890_072
+WRAPPED_COPY = 2
 
 
 def wire_tokens(usage: dict[str, Any]) -> TokenCounts:
@@ -90,7 +92,7 @@ class KimiWire:
         payload = as_dict(message.get("payload"))
         if kind == "TurnBegin" and subagent is None:
             self.state["turn"] = int(self.state.get("turn", 0)) + 1
-            self.state["run_id"] = stable_id(self.agent, "run", self.ref.session_id, ts)
+            self.state["run_id"] = stable_id(self.agent, "run", ts)  # a fork copy: the same run
         elif kind == "StatusUpdate":
             usage = payload.get("token_usage")
             if isinstance(usage, dict):
@@ -143,6 +145,9 @@ class KimiWire:
             cost_nusd=cost_nusd(priced_model(self.model, ts), tokens, "moonshotai"),
             context_tokens=tokens.all_input,
             is_sidechain=subagent is not None or self.subagent is not None,
+            # the parent's copy knows the user turn that launched the subagent; its own file
+            # does not (its TurnBegin is the task the parent gave it)
+            precedence=WRAPPED_COPY if subagent is not None and self.subagent is None else 1,
             attrs=attrs,
             **tokens.fields(),
         )

@@ -110,6 +110,7 @@ def _folder(path: Path) -> str:
 class MistralVibeAgent(Agent):
     name = AGENT
     display_name = "Mistral Vibe"
+    records_turns = False  # one running token total per session (meta.json stats)
     locations = Roots(default=("~/.vibe/logs/session",), overrides=("$VIBE_HOME/logs/session",))
     streams = (
         StreamSpec(

@@ -122,7 +122,8 @@ class OpenCodeStore:
             return
         error = as_dict(data.get("error")).get("name")
         if isinstance(error, str) and error:
-            self._error(message_id, session, created, error, data.get("modelID"), row)
+            run_id = self._run_id(session, data, message_id)
+            self._error(message_id, session, created, error, data.get("modelID"), row, run_id)
         tokens = data.get("tokens")
         if not isinstance(tokens, dict):
             return
@@ -196,7 +197,7 @@ class OpenCodeStore:
             attrs["agent_mode"] = message["mode"]
         if isinstance(row.get("session_parent"), str):
             attrs["parent_session_id"] = row["session_parent"]
-        parent = message.get("parentID")
+        message_id = row.get("message_id") or key
         self.out.append(
             MetricEvent(
                 event_id=stable_id(self.agent, "llm_request", key),
@@ -204,9 +205,7 @@ class OpenCodeStore:
                 agent=self.agent,
                 session_id=session,
                 ts_ms=ts,
-                run_id=stable_id(self.agent, "run", session, parent)
-                if isinstance(parent, str)
-                else None,
+                run_id=self._run_id(session, message, message_id),
                 project=project if isinstance(project, str) and project else None,
                 model=model,
                 **counts.fields(),
@@ -222,6 +221,13 @@ class OpenCodeStore:
             )
         )
 
+    def _run_id(self, session: str, message: dict[str, Any], message_id: object) -> str:
+        """The user turn an assistant message answers: its ``parentID`` (the user message);
+        a message that names none (old legacy files) is a turn of its own."""
+        parent = message.get("parentID")
+        turn = parent if isinstance(parent, str) and parent else message_id
+        return stable_id(self.agent, "run", session, turn)
+
     def _error(
         self,
         message_id: str,
@@ -230,6 +236,7 @@ class OpenCodeStore:
         error: str,
         model: object,
         row: dict[str, Any],
+        run_id: str,
     ) -> None:
         """A failed response (``error.name``: APIError, ProviderAuthError, ...); never its text."""
         self.out.append(
@@ -239,6 +246,7 @@ class OpenCodeStore:
                 agent=self.agent,
                 session_id=session,
                 ts_ms=ts,
+                run_id=run_id,
                 model=model if isinstance(model, str) else None,
                 ok=False,
                 error_class=error,
@@ -265,6 +273,7 @@ class OpenCodeStore:
                 agent=self.agent,
                 session_id=session,
                 ts_ms=ts,
+                run_id=self._run_id(session, _json(row.get("message")), row.get("message_id")),
                 tool_name=data.get("tool") if isinstance(data.get("tool"), str) else None,
                 ok=TOOL_OK.get(status) if isinstance(status, str) else None,
                 duration_ms=float(end - start) if start and end else None,

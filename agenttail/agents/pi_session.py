@@ -122,7 +122,9 @@ class PiSession:
         ts = self._ts(data, message)
         if role == "user":
             turn = data.get("id") if isinstance(data.get("id"), str) else ts
-            self.state["run_id"] = stable_id(self.agent, "run", self.session_id, turn, ts)
+            self.state["run_id"] = stable_id(
+                self.agent, "run", turn, ts
+            )  # a fork copy: the same run
         elif role == "assistant":
             self._assistant(data, message, ts)
         elif role == "toolResult":

@@ -74,7 +74,7 @@ class QwenSession:
             session = session if isinstance(session, str) and session else self.fallback_session
             kind = data.get("type")
             if kind == "user" and not data.get("subtype"):
-                self.state["run_id"] = stable_id(AGENT, "run", session, uuid)
+                self.state["run_id"] = stable_id(AGENT, "run", uuid)  # a /branch copy: the same run
             elif kind == "assistant":
                 self._assistant(data, uuid, session, ts)
             elif kind == "tool_result":

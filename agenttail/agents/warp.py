@@ -10,6 +10,7 @@ exchange is a request whose tokens are not recorded, with its model, folder and 
 those columns are read, never ``input`` (the prompt). ``start_ts`` is Diesel's naive
 ``YYYY-MM-DD HH:MM:SS.fff`` text, taken as UTC. Rows are appended with a growing ``id``; the
 last rows are read again each time, because ``output_status`` is written when an exchange ends.
+An exchange is one query the user typed and the agent's answer to it: a run.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def exchange_event(row: dict[str, Any]) -> MetricEvent | None:
         agent=AGENT,
         session_id=conversation,
         ts_ms=ts,
+        run_id=stable_id(AGENT, "run", conversation, exchange),  # one user query and its answer
         project=folder if isinstance(folder, str) and folder else None,
         model=model if isinstance(model, str) and model else None,
         tokens_known=False,

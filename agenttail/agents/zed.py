@@ -121,21 +121,47 @@ def thread_events(agent: str, row: dict[str, Any], thread: dict[str, Any]) -> li
     turns: list[TokenCounts] = []
     for key, tokens in _per_request(thread):
         turns.append(tokens)
-        events.append(_request(stable_id(agent, thread_id, key), tokens, common, attrs))
+        run = _run_id(agent, thread_id, key)
+        events.append(_request(stable_id(agent, thread_id, key), run, tokens, common, attrs))
     rest = _floored_rest(usage_tokens(thread.get("cumulative_token_usage")), turns)
+    users = _user_message_ids(thread)
     if rest.all_input + rest.output_tokens > 0:
+        # requests no user message accounts for: the thread's latest turn
+        run = _run_id(agent, thread_id, users[-1] if users else None)
         rest_attrs = {**attrs, "remainder": True}
-        events.append(_request(stable_id(agent, thread_id, REMAINDER), rest, common, rest_attrs))
+        event_id = stable_id(agent, thread_id, REMAINDER)
+        events.append(_request(event_id, run, rest, common, rest_attrs))
     events.extend(_tools(agent, thread, common))
     return events
 
 
+def _run_id(agent: str, thread_id: str, user_message: str | None) -> str:
+    """A turn: the user message that ``request_token_usage`` keys and the tools answer to
+    (the thread's start before any user message)."""
+    return stable_id(agent, "run", thread_id, user_message)
+
+
+def _user_message_ids(thread: dict[str, Any]) -> list[str]:
+    messages = thread.get("messages")
+    ids = (as_dict(as_dict(m).get("User")).get("id") for m in _list(messages))
+    return [i for i in ids if isinstance(i, str) and i]
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _request(
-    event_id: str, tokens: TokenCounts, common: dict[str, Any], attrs: dict[str, Any]
+    event_id: str,
+    run_id: str,
+    tokens: TokenCounts,
+    common: dict[str, Any],
+    attrs: dict[str, Any],
 ) -> MetricEvent:
     return MetricEvent(
         event_id=event_id,
         kind=EventKind.LLM_REQUEST,
+        run_id=run_id,
         cost_nusd=cost_nusd(common["model"], tokens),
         attrs=dict(attrs),
         **common,
@@ -144,9 +170,13 @@ def _request(
 
 
 def _tools(agent: str, thread: dict[str, Any], common: dict[str, Any]) -> Iterator[MetricEvent]:
-    """Tool uses of agent messages (``{"Agent": {content: [{"ToolUse": ...}], tool_results}}``)."""
-    messages = thread.get("messages")
-    for message in messages if isinstance(messages, list) else []:
+    """Tool uses of agent messages (``{"Agent": {content: [{"ToolUse": ...}], tool_results}}``),
+    each in the turn of the user message before it."""
+    user: str | None = None
+    for message in _list(thread.get("messages")):
+        user_id = as_dict(as_dict(message).get("User")).get("id")
+        if isinstance(user_id, str) and user_id:
+            user = user_id
         body = as_dict(as_dict(message).get("Agent"))
         results = as_dict(body.get("tool_results"))
         content = body.get("content")
@@ -160,6 +190,7 @@ def _tools(agent: str, thread: dict[str, Any], common: dict[str, Any]) -> Iterat
             yield MetricEvent(
                 event_id=stable_id(agent, common["session_id"], "tool", tool_id),
                 kind=EventKind.TOOL_CALL,
+                run_id=_run_id(agent, common["session_id"], user),
                 tool_name=name,
                 ok=ok,
                 **common,
