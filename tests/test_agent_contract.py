@@ -111,10 +111,12 @@ def test_roots_and_discovery_per_os(
     assert all(ref.agent == agent_class.name and ref.session_id for ref in refs)
 
 
-def _events(database: Path) -> dict[str, tuple[int, str, str, str]]:
+def _events(database: Path) -> dict[str, tuple[int, str, str, str, str | None]]:
     with sqlite3.connect(database) as conn:
-        rows = conn.execute("SELECT event_id, revision, agent, session_id, kind FROM events")
-        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+        rows = conn.execute(
+            "SELECT event_id, revision, agent, session_id, kind, run_id FROM events"
+        )
+        return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
 
 def _scan(agent: Agent) -> None:
@@ -144,10 +146,10 @@ def test_fixture_ingested_once_and_no_content_leaves(
     _scan(agent)
     first = _events(database)
     assert first, f"the {agent_class.name} fixture gave no events"
-    assert {agent for _, agent, _, _ in first.values()} == {agent_class.name}
-    assert all(session and session != "__shared__" for _, _, session, _ in first.values())
+    assert {agent for _, agent, *_ in first.values()} == {agent_class.name}
+    assert all(session and session != "__shared__" for _, _, session, *_ in first.values())
     if agent_class.tokens_recorded:
-        assert any(kind == "llm_request" for *_, kind in first.values())
+        assert any(kind == "llm_request" for _, _, _, kind, _ in first.values())
 
     _scan(agent)
     assert _events(database) == first, "a second scan changed the events"
@@ -162,3 +164,48 @@ def test_fixture_ingested_once_and_no_content_leaves(
     assert bodies, "nothing was uploaded"
     leaked = {c.decode() for c in planted for body in bodies if c in body}
     assert not leaked, f"content left through upload: {sorted(leaked)}"
+
+
+# Events that happen inside a user turn: each names its run when the agent records turns.
+IN_TURN = ("llm_request", "tool_call", "turn", "api_error")
+# Attributes by which a format ties a tool call to the request that made it (OpenCode's and
+# Gemini's message, an OTel trace): events sharing one in a session share the run.
+LINKS = ("message_id", "trace_id")
+
+
+def _runs(database: Path) -> list[tuple[str, str, str, str | None, dict[str, object]]]:
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute("SELECT event_id, kind, session_id, run_id, attrs FROM events")
+        return [(e, k, s, r, orjson.loads(a) if a else {}) for e, k, s, r, a in rows]
+
+
+def test_runs_name_every_turn_the_same_way_each_time(
+    agent_class: type[Agent], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``records_turns``: every request and tool call carries its run, a store built again
+    from the same files gets the same runs, and a tool call shares its request's run."""
+    if not agent_class.records_turns:
+        pytest.skip(f"{agent_class.name} declares that its files do not record turns")
+    root = tmp_path / "root"
+    place_fixture(agent_class, root)
+    _scan(agent_class(roots=[root]))
+    events = _runs(AppPaths.resolve().database)
+    missing = [(kind, event) for event, kind, _, run, _ in events if kind in IN_TURN and not run]
+    assert not missing, f"{len(missing)} events of {agent_class.name} carry no run id"
+    assert any(kind in ("llm_request", "tool_call") for _, kind, *_ in events)
+
+    monkeypatch.setenv("AGENTTAIL_HOME", str(tmp_path / "second-store"))
+    _scan(agent_class(roots=[root]))
+    again = {event: run for event, _, _, run, _ in _runs(AppPaths.resolve().database)}
+    first = {event: (run, kind, session, attrs) for event, kind, session, run, attrs in events}
+    assert again == {event: run for event, _, _, run, _ in events}, [
+        (first[e], r) for e, r in again.items() if first[e][0] != r
+    ]
+
+    for link in LINKS:
+        runs: dict[tuple[str, object], set[str | None]] = {}
+        for _, _, session, run, attrs in events:
+            if attrs.get(link):
+                runs.setdefault((session, attrs[link]), set()).add(run)
+        split = {key: found for key, found in runs.items() if len(found) > 1}
+        assert not split, f"events sharing a {link} are in different runs: {split}"

@@ -238,6 +238,11 @@ class Agent:
     (int, float or str); merged into the upload allow-list. Never content."""
     tokens_recorded: ClassVar[bool] = True
     """False when the agent keeps no token usage on disk: reports say so instead of 0."""
+    records_turns: ClassVar[bool] = True
+    """Whether the agent's files say which user turn each request and tool call belongs to.
+    Then every request and tool event carries a ``run_id`` (one user turn: the prompt and the
+    requests and tool calls answering it), the same on every re-read, which ``report session``
+    and a session's ``turns`` count. False when usage is kept only as session totals."""
 
     def __init__(self, roots: Sequence[Path] | None = None) -> None:
         """``roots`` pins the roots (tests, embedding); None resolves them from the process."""
