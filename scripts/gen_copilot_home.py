@@ -409,7 +409,79 @@ def build_home(root: Path, seed: int = 7) -> Expected:
             int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000), inp, out
         )
     (cli / "events.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+    # 7. Copilot CLI's session-store.db: the same three requests of cli-sess-0005 again (counted
+    # once: the store's copies replace the events' copies), and cli-sess-0006 found only here.
+    write_session_store(root / ".copilot" / "session-store.db", expected)
     return expected
+
+
+# The runtime's schema (@github/copilot 1.0.102): the tables and columns agenttail reads, and a
+# content column of each so the fixture carries canaries.
+SESSION_STORE_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE sessions (id TEXT PRIMARY KEY, cwd TEXT, repository TEXT, host_type TEXT,
+    branch TEXT, summary TEXT, created_at TEXT DEFAULT (datetime('now')),
+    updated_at TEXT DEFAULT (datetime('now')));
+CREATE TABLE turns (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id), turn_index INTEGER NOT NULL,
+    user_message TEXT, assistant_response TEXT, timestamp TEXT DEFAULT (datetime('now')),
+    UNIQUE(session_id, turn_index));
+CREATE TABLE assistant_usage_events (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id), turn_index INTEGER, agent_id TEXT,
+    parent_tool_call_id TEXT, model TEXT NOT NULL, copilot_usage_model TEXT,
+    input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER,
+    cache_write_tokens INTEGER, reasoning_tokens INTEGER, total_nano_aiu INTEGER,
+    request_multiplier REAL, duration_ms INTEGER, time_to_first_token_ms INTEGER,
+    output_ttft_ms REAL, inter_token_latency_ms INTEGER, initiator TEXT, api_endpoint TEXT,
+    reasoning_effort TEXT, finish_reason TEXT, content_filter_triggered INTEGER,
+    token_details_json TEXT, created_at TEXT DEFAULT (datetime('now')));
+"""
+
+
+def write_session_store(path: Path, expected: Expected) -> None:
+    db = sqlite3.connect(path)
+    db.executescript(SESSION_STORE_SCHEMA)
+    db.execute("INSERT INTO schema_version VALUES (1)")
+    sessions = [
+        ("cli-sess-0005", "/home/dev/cli", "CANARY-copilot-store-summary-5"),
+        ("cli-sess-0006", "/home/dev/store", "CANARY-copilot-store-summary-6"),
+    ]
+    db.executemany("INSERT INTO sessions (id, cwd, summary) VALUES (?, ?, ?)", sessions)
+    db.executemany(
+        "INSERT INTO turns (session_id, turn_index, user_message, assistant_response, timestamp)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            ("cli-sess-0005", 0, "CANARY-copilot-store-prompt", "CANARY-copilot-store-reply", "x"),
+            ("cli-sess-0006", 0, "CANARY-copilot-store-prompt", "CANARY-copilot-store-reply", "x"),
+            ("cli-sess-0006", 1, "CANARY-copilot-store-prompt", "CANARY-copilot-store-reply", "x"),
+        ],
+    )
+    rows: list[tuple[Any, ...]] = []
+    # (session, turn, sub-agent, model, input incl. cache, output, cache read, cache write,
+    #  reasoning, created_at): the first three repeat events.jsonl's assistant.usage lines.
+    for n in range(3):
+        stamp = f"2026-03-10T15:0{n + 1}:00.000Z"
+        rows.append(("cli-sess-0005", 0, None, "gpt-4.1", 800 + n, 90 + n, 0, 0, 0, stamp))
+    own = [
+        ("cli-sess-0006", 0, None, "claude-sonnet-4.5", 12000, 300, 9000, 2000, 0),
+        ("cli-sess-0006", 0, "task-1", "claude-sonnet-4.5", 5000, 120, 4000, 0, 0),
+        ("cli-sess-0006", 1, None, "gpt-5", 7000, 900, 6000, 0, 400),
+    ]
+    for n, (session, turn, sub, model, inp, out, read, write, reasoning) in enumerate(own):
+        stamp = f"2026-03-11 09:1{n}:00"  # the column's SQLite form (naive UTC) also occurs
+        rows.append((session, turn, sub, model, inp, out, read, write, reasoning, stamp))
+        ts = int(datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() * 1000)
+        expected.add(ts, inp - read - write, out, read, write)
+    db.executemany(
+        "INSERT INTO assistant_usage_events (session_id, turn_index, agent_id, model,"
+        " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+        " reasoning_tokens, duration_ms, time_to_first_token_ms, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1500, 400, ?)",
+        rows,
+    )
+    db.commit()
+    db.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,9 @@
 and its OpenTelemetry file export: ``~/.copilot/otel/*.jsonl`` and the file named by
 ``COPILOT_OTEL_FILE_EXPORTER_PATH`` (anywhere: its folder becomes a root, matched by file name).
 
+``session-store.db`` (``copilot_store``): the runtime's own table of per-request usage, the
+best per-request source of a session when present.
+
 The event stream (agent-formats.md section 4) gives tool calls, the model and the cwd, in SDK
 builds ``assistant.usage`` per-request token counts (precedence 0 in the session's tokens
 group), and in every build the per-model totals of ``session.shutdown.modelMetrics``
@@ -18,12 +21,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.copilot_events import EventStream
 from agenttail.agents.copilot_otel import UNKNOWN_SESSION, OtelFile
+from agenttail.agents.copilot_store import USAGE_ROWS, session_store_events
 from agenttail.events import MetricEvent
 from agenttail.readers.base import Record
 from agenttail.readers.jsonl import JsonlReader
+from agenttail.readers.sqlite_rows import SqliteRowReader
 
 AGENT = "copilot_cli"
 OTEL_KIND = "otel_file"
@@ -47,6 +52,14 @@ def _unknown(path: Path) -> str:
 
 def event_stream_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
     return EventStream(AGENT, context, None).events(records)
+
+
+def _shared(path: Path) -> str:
+    return SHARED_SESSION_ID
+
+
+def store_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
+    return session_store_events(AGENT, records, context)
 
 
 def otel_file_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
@@ -84,6 +97,14 @@ class CopilotCliAgent(Agent):
                 event_stream_events,
             ),
             StreamSpec(OTEL_KIND, JsonlReader(), otel_patterns, _unknown, otel_file_events),
+            StreamSpec(
+                "session_store",
+                SqliteRowReader(USAGE_ROWS),
+                ("session-store.db",),
+                _shared,
+                store_events,
+                shared=True,
+            ),
         )
 
     def resolve_roots(self, env: Mapping[str, str], platform: str) -> list[Path]:
