@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -61,13 +62,22 @@ def _why_invalid(handle: BinaryIO, stat: os.stat_result, mark: ByteOffsetWaterma
 
 
 SMALL_READ = 64 * 1024
+LineParser = Callable[[str], dict[str, Any] | None]
 
 
 class JsonlReader:
-    """Reads complete JSON-object lines after a byte offset."""
+    """Reads complete JSON-object lines after a byte offset.
+
+    With ``parse_line`` it reads any append-only text log by the same rules: each complete
+    UTF-8 line goes to the parser, which returns the record's data or None for a line of no
+    interest (a chat history's prose: neither kept nor counted as malformed).
+    """
 
     name = "jsonl"
     watermark_kind: type[Watermark] = ByteOffsetWatermark
+
+    def __init__(self, parse_line: LineParser | None = None) -> None:
+        self.parse_line = parse_line
 
     def read(self, path: Path, watermark: Watermark | None, limits: ReadLimits) -> ReadResult:
         with open(path, "rb") as handle:
@@ -93,7 +103,7 @@ class JsonlReader:
             )
 
     def _read_from(self, handle: BinaryIO, offset: int, limits: ReadLimits, size: int) -> _Scan:
-        scan = _Scan(offset)
+        scan = _Scan(offset, self.parse_line)
         handle.seek(offset)
         buf = b""
         buf_start = offset  # file offset of buf[0]
@@ -164,11 +174,13 @@ class _Scan:
         "invalid_utf8",
         "malformed",
         "oversized",
+        "parse_line",
         "records",
         "watermark_offset",
     )
 
-    def __init__(self, offset: int) -> None:
+    def __init__(self, offset: int, parse_line: LineParser | None = None) -> None:
+        self.parse_line = parse_line
         self.records: list[Record] = []
         self.watermark_offset = offset
         self.at_end = False
@@ -184,6 +196,15 @@ class _Scan:
     def take(self, line: bytes, position: int) -> None:
         self.bytes_read += len(line) + 1
         if not line.strip():
+            return
+        if self.parse_line is not None:
+            try:
+                parsed = self.parse_line(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                self.invalid_utf8 += 1
+                return
+            if parsed is not None:
+                self.records.append(Record(parsed, position))
             return
         try:
             data = orjson.loads(line)

@@ -363,6 +363,15 @@ class Store:
             sessions.setdefault(row["agent"], set()).add(row["session_id"])
         return sessions
 
+    def known_projects(self) -> list[str]:
+        """Every project folder a session was seen in (any agent), from the session rollup:
+        agents that keep their files inside projects (Aider) look there."""
+        rows = self.query(
+            "SELECT DISTINCT project FROM session_rollup WHERE project IS NOT NULL"
+            " AND project != '' ORDER BY project"
+        )
+        return [row["project"] for row in rows]
+
     def agent_request_quality(self) -> dict[str, dict[str, int]]:
         """Per agent: counted requests whose tokens were measured, estimated, or not recorded."""
         rows = self.query(
