@@ -84,7 +84,9 @@ class RowQuery:
         return typed if self.future_slack is None else f"{typed} AND t.{self.order[0]} <= :latest"
 
     def unpageable_sql(self) -> str:
-        return f"SELECT count(*) FROM {self.table} AS t WHERE NOT ({self.pageable()})"
+        """Rows the query wants (``where``) that a keyset cannot page."""
+        wanted = f"({self.where}) AND " if self.where else ""
+        return f"SELECT count(*) FROM {self.table} AS t WHERE {wanted}NOT ({self.pageable()})"
 
     def at_key_sql(self) -> str:
         first, second = self.order
