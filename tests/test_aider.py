@@ -119,6 +119,23 @@ def test_analytics_log_requests_are_measured(tmp_path: Path) -> None:
     assert report["totals"]["output_tokens"] == 310 + 40
 
 
+def test_analytics_log_named_in_the_global_config_file(tmp_path: Path) -> None:
+    log = tmp_path / "elsewhere" / "analytics.jsonl"
+    log.parent.mkdir()
+    log.write_text(
+        json.dumps(
+            {"event": "message_send", "user_id": "u2", "time": 1772500000, "properties": {
+                "main_model": "gpt-4.1", "prompt_tokens": 700, "completion_tokens": 30}}
+        ) + "\n"
+    )  # fmt: skip
+    home = tmp_path / "user-home"
+    home.mkdir()
+    (home / ".aider.conf.yml").write_text(f"model: gpt-4.1\nanalytics-log: '{log}'\n")
+    env = environment(tmp_path)
+    agenttail_cli(env, "scan")
+    assert [r[:4] for r in requests(tmp_path)] == [(1772500000_000, "gpt-4.1", 700, 30)]
+
+
 def test_history_found_in_a_project_another_agent_worked_in(tmp_path: Path) -> None:
     project = tmp_path / "work" / "shop"
     project.mkdir(parents=True)

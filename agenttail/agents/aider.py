@@ -18,9 +18,10 @@ Formats from Aider-AI/aider (``io.py``, ``coders/base_coder.py``, ``analytics.py
   (cache traffic inside, no split), ``completion_tokens`` and ``cost`` (USD): measured.
   ``launched`` starts a run (a session); the model may be ``provider/REDACTED``.
 
-Discovery: the home folder (aider run there), the folders of the files the two variables name,
-and every project folder agenttail already knows from any agent's sessions, each searched for
-``.aider.chat.history.md`` in the folder itself. History timestamps are per run (its start):
+Discovery: the home folder (aider run there), the folders of the files the two variables (or
+the same options in ``~/.aider.conf.yml``) name, and every project folder agenttail already
+knows from any agent's sessions, each searched for ``.aider.chat.history.md`` in the folder
+itself. History timestamps are per run (its start):
 all of a run's requests carry it.
 """
 
@@ -37,7 +38,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
+from agenttail.agents.base import (
+    SHARED_SESSION_ID,
+    Agent,
+    AgentContext,
+    Roots,
+    StreamSpec,
+    home_dir,
+)
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.errors import AgenttailError
 from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
@@ -49,6 +57,9 @@ AGENT = "aider"
 HISTORY_FILE = ".aider.chat.history.md"
 HISTORY_ENV = "AIDER_CHAT_HISTORY_FILE"
 ANALYTICS_ENV = "AIDER_ANALYTICS_LOG"
+CONFIG_FILE = ".aider.conf.yml"
+CONFIG_KEYS = {"chat-history-file": HISTORY_ENV, "analytics-log": ANALYTICS_ENV}
+_CONFIG_LINE = re.compile(r"(chat-history-file|analytics-log)\s*:\s*(\S.*?)\s*$")
 PROJECTS_TTL_S = 300.0  # how long the store's project list is reused between sweeps
 
 _START = re.compile(r"# aider chat started at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
@@ -242,6 +253,28 @@ def _file(env: Mapping[str, str], name: str) -> Path | None:
     return Path(value).expanduser().absolute() if value else None
 
 
+def configured_files(env: Mapping[str, str], home: Path | None) -> dict[str, Path]:
+    """The chat history and analytics log files the user chose, by variable name: the
+    variables (``AIDER_CHAT_HISTORY_FILE``, ``AIDER_ANALYTICS_LOG``), else the same options in
+    the global ``~/.aider.conf.yml`` (``chat-history-file:``, ``analytics-log:``)."""
+    found: dict[str, Path] = {}
+    try:
+        lines = (home / CONFIG_FILE).read_text(encoding="utf-8").splitlines() if home else []
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for line in lines:
+        match = _CONFIG_LINE.match(line)
+        if match and match.group(2).strip("'\"").strip():
+            value = Path(match.group(2).strip("'\"")).expanduser()
+            if value.is_absolute():  # a relative one follows aider's working folder: unknown
+                found[CONFIG_KEYS[match.group(1)]] = value
+    for name in CONFIG_KEYS.values():
+        named = _file(env, name)
+        if named is not None:
+            found[name] = named
+    return found
+
+
 def _many_sessions(path: Path) -> str:
     """One history file (or analytics log) holds many runs; each event names its own."""
     return SHARED_SESSION_ID
@@ -259,8 +292,9 @@ class AiderAgent(Agent):
     ) -> None:
         super().__init__(roots)
         source = os.environ if env is None else env
-        self._history = _file(source, HISTORY_ENV)
-        self._analytics = _file(source, ANALYTICS_ENV)
+        self._files = configured_files(source, home_dir(source, sys.platform))
+        self._history = self._files.get(HISTORY_ENV)
+        self._analytics = self._files.get(ANALYTICS_ENV)
         self._projects: tuple[float, list[Path]] | None = None
         history: tuple[str, ...] = (HISTORY_FILE,)
         if self._history is not None:
@@ -290,6 +324,7 @@ class AiderAgent(Agent):
         if self._pinned is not None:
             return self._pinned
         roots = self.resolve_roots(os.environ, sys.platform)
+        roots += [p.parent for p in self._files.values() if p.parent not in roots]
         return roots + [p for p in self._known_projects() if p not in roots]
 
     def _known_projects(self) -> list[Path]:
