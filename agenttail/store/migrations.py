@@ -413,3 +413,13 @@ def m009_agent_tokens(db: Database) -> None:
         "CREATE TABLE agent_tokens (agent TEXT PRIMARY KEY, tokens_recorded INTEGER NOT NULL)"
     )
     db.execute("CREATE INDEX events_estimated ON events (ts_ms) WHERE estimated = 1")
+
+
+@migration
+def m010_exact_rollup_triggers(db: Database) -> None:
+    """Rollups equal a rebuild from the events (``store/rollups.py``): a rollup row no event
+    counts in any more is deleted and an extreme (a session's first and last time, peak
+    context, project) held by a replaced copy is read again. Rebuilt from the events once."""
+    from agenttail.store.rollups import rebuild_rollups
+
+    rebuild_rollups(db)

@@ -3,7 +3,6 @@
 Each rollup is an upsert of one events row (``NEW`` added, ``OLD`` subtracted) into a table
 keyed by a time slice and the dimensions reports filter on. Every value is an integer
 (tokens, nanodollars, microseconds, counts), so sums are exact whatever the order of ingestion.
-Peaks and first/last times only grow: a replaced copy never lowers them.
 
 Time-keyed rollups have a daily twin (``<table>_daily``): a long window reads its whole UTC
 days there and only its ragged ends from the fine table, so its cost follows the number of
@@ -15,17 +14,27 @@ agent, project, metric and subject (model or tool). An exact percentile would ne
 every matching duration; the histogram answers from a few thousand rows however long the
 history is.
 
-These definitions belong to migration m007 (``migrations.py``); a later change to a rollup is
-a new migration, never an edit here.
+The tables belong to migration m007 (``migrations.py``). The triggers as defined here belong
+to m010, which re-creates them and rebuilds every rollup from the events: a row no event counts
+in is deleted and an extreme a replaced copy held is read again, so the triggers' result equals
+a rebuild (the bulk load builds the rollups that way, ``store/bulk.py``). A later change to a
+rollup is a new migration, never an edit here alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # reports import this module's constants without loading sqlite-utils
     from sqlite_utils import Database
+
+
+class Executes(Protocol):
+    """A sqlite3 connection or a sqlite-utils Database: both run a statement."""
+
+    def execute(self, sql: str, /) -> Any: ...
+
 
 QUARTER_HOUR_MS = 15 * 60 * 1000
 HOUR_MS = 60 * 60 * 1000
@@ -55,6 +64,8 @@ class Rollup:
     extremes: dict[str, tuple[str, str]]  # column -> ("min" | "max", SQL over {r})
     watched: tuple[str, ...]  # events columns whose change moves a row in or out
 
+    count: str | None = None  # the sum that counts the row's events: a row at 0 is deleted
+
     def create(self, db: Database) -> None:
         key_defs = ", ".join(f"{name} {_key_type(name)} NOT NULL" for name in self.keys)
         sum_defs = ", ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name in self.sums)
@@ -63,15 +74,70 @@ class Rollup:
             f"CREATE TABLE {self.table} ({key_defs}, {sum_defs}{extreme_defs}, "
             f"PRIMARY KEY ({', '.join(self.keys)})) WITHOUT ROWID"
         )
+        self.create_triggers(db)
+        self.fill(db)
+
+    def triggers(self) -> dict[str, str]:
+        """Trigger name -> CREATE TRIGGER statement keeping this rollup equal to a rebuild."""
         add_new, sub_old = self.upsert("NEW", ""), self.upsert("OLD", "-")
         name = f"{self.table}_events"
-        db.execute(f"CREATE TRIGGER {name}_insert AFTER INSERT ON events BEGIN {add_new} END")
-        db.execute(
-            f"CREATE TRIGGER {name}_update AFTER UPDATE OF {', '.join(self.watched)} "
-            f"ON events BEGIN {sub_old} {add_new} END"
+        return {
+            f"{name}_insert": f"AFTER INSERT ON events BEGIN {add_new} END",
+            f"{name}_update": (
+                f"AFTER UPDATE OF {', '.join(self.watched)} ON events "
+                f"BEGIN {sub_old} {add_new} {self.prune(new=True)} END"
+            ),
+            f"{name}_delete": f"AFTER DELETE ON events BEGIN {sub_old} {self.prune(new=False)} END",
+        }
+
+    def create_triggers(self, db: Executes) -> None:
+        for name, body in self.triggers().items():
+            db.execute(f"CREATE TRIGGER {name} {body}")
+
+    def drop_triggers(self, db: Executes) -> None:
+        for name in self.triggers():
+            db.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+    def _at(self, row: str) -> str:
+        """This table's row for the events row ``row`` (NEW or OLD)."""
+        return " AND ".join(f"{c} = {expr.format(r=row)}" for c, expr in self.keys.items())
+
+    def _same_row(self, row: str, other: str) -> str:
+        """Whether two events rows fall in the same rollup row."""
+        return " AND ".join(f"{e.format(r=row)} = {e.format(r=other)}" for e in self.keys.values())
+
+    def prune(self, *, new: bool) -> str:
+        """After OLD was taken out (and NEW added, when ``new``): a row no event counts in any
+        more is deleted, and an extreme that OLD held is read again from the events, so the
+        rollup equals a rebuild from the events (a replaced copy leaves no trace)."""
+        if self.count is not None:
+            return f"DELETE FROM {self.table} WHERE {self._at('OLD')} AND {self.count} = 0;"
+        if not self.extremes:
+            return ""
+        counted_old = self.where.format(r="OLD")
+        stays = (
+            f"COALESCE({self._same_row('NEW', 'OLD')} AND {self.where.format(r='NEW')}, 0)"
+            if new
+            else "0"
         )
-        db.execute(f"CREATE TRIGGER {name}_delete AFTER DELETE ON events BEGIN {sub_old} END")
-        self.fill(db)
+        source = (
+            f"FROM events AS e WHERE {self._same_row('e', 'OLD')} AND {self.where.format(r='e')}"
+        )
+        sets = []
+        for column, (fn, expr) in self.extremes.items():
+            old, replacement = expr.format(r="OLD"), expr.format(r="NEW")
+            covers = f"{replacement} {'<=' if fn == 'min' else '>='} {old}"
+            kept = f"COALESCE({stays} AND {covers}, 0)" if new else "0"
+            fresh = f"(SELECT {fn}({expr.format(r='e')}) {source})"
+            sets.append(
+                f"{column} = CASE WHEN {column} = {old} AND NOT {kept} THEN {fresh} "
+                f"ELSE {column} END"
+            )
+        return (
+            f"UPDATE {self.table} SET {', '.join(sets)} WHERE {self._at('OLD')} AND {counted_old}; "
+            f"DELETE FROM {self.table} WHERE {self._at('OLD')} AND {counted_old} AND NOT {stays} "
+            f"AND NOT EXISTS (SELECT 1 {source});"
+        )
 
     def daily(self) -> Rollup:
         """The same rollup per UTC day (``<table>_daily``, time key ``day``): long windows read
@@ -105,8 +171,8 @@ class Rollup:
             f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {', '.join(sets)};"
         )
 
-    def fill(self, db: Database) -> None:
-        """Build the rollup from the events already stored."""
+    def fill(self, db: Executes) -> None:
+        """Build the rollup from the events already stored (the rollup table empty)."""
         keys = [expr.format(r="events") for expr in self.keys.values()]
         sums = [f"sum(COALESCE({expr.format(r='events')}, 0))" for expr in self.sums.values()]
         extremes = [f"{fn}({expr.format(r='events')})" for fn, expr in self.extremes.values()]
@@ -160,6 +226,7 @@ USAGE = Rollup(
     },
     where=COUNTED_REQUEST,
     extremes={},
+    count="requests",
     watched=(
         "kind",
         "agent",
@@ -198,6 +265,7 @@ TOOLS = Rollup(
     },
     where="{r}.kind = 'tool_call' AND {r}.counted = 1",
     extremes={},
+    count="calls",
     watched=("kind", "agent", "project", "tool_name", "ts_ms", "counted", "ok", "duration_ms"),
 )
 
@@ -217,6 +285,7 @@ ERRORS = Rollup(
     sums={"errors": "1"},
     where="{r}.counted = 1 AND ({r}.kind = 'api_error' OR (" + _FAILED_TOOL + "))",
     extremes={},
+    count="errors",
     watched=(
         "kind",
         "agent",
@@ -247,6 +316,7 @@ def _latency(metric: str, column: str, subject: str, kind: str) -> Rollup:
             + (" AND {r}.estimated = 0" if kind == "llm_request" else "")
         ),
         extremes={},
+        count="n",
         watched=("kind", "agent", "project", subject, "ts_ms", "counted", column),
     )
 
@@ -313,28 +383,51 @@ SESSIONS = Rollup(
 )
 
 
-def create_session_runs(db: Database) -> None:
-    """The runs (user turns) seen per session: a set, rows only ever added."""
-    db.execute(
-        "CREATE TABLE session_runs (agent TEXT NOT NULL, session_id TEXT NOT NULL, "
-        "run_id TEXT NOT NULL, PRIMARY KEY (agent, session_id, run_id)) WITHOUT ROWID"
-    )
-    where = "{r}.run_id IS NOT NULL AND {r}.counted = 1"
+_RUN_WHERE = "{r}.run_id IS NOT NULL AND {r}.counted = 1"
+
+
+def session_runs_triggers() -> dict[str, str]:
+    """Trigger name -> body keeping ``session_runs`` equal to the runs of counted events."""
     # An upsert clause, not OR IGNORE: inside a trigger the outer statement's conflict policy
     # would override OR IGNORE.
     insert = (
         "INSERT INTO session_runs (agent, session_id, run_id) "
-        f"SELECT NEW.agent, NEW.session_id, NEW.run_id WHERE {where.format(r='NEW')} "
+        f"SELECT NEW.agent, NEW.session_id, NEW.run_id WHERE {_RUN_WHERE.format(r='NEW')} "
         "ON CONFLICT DO NOTHING;"
     )
-    db.execute(f"CREATE TRIGGER session_runs_insert AFTER INSERT ON events BEGIN {insert} END")
-    db.execute(
-        "CREATE TRIGGER session_runs_update AFTER UPDATE OF run_id, counted ON events "
-        f"BEGIN {insert} END"
+    same = "NEW.agent = OLD.agent AND NEW.session_id = OLD.session_id AND NEW.run_id = OLD.run_id"
+    prune = (
+        "DELETE FROM session_runs WHERE agent = OLD.agent AND session_id = OLD.session_id"
+        f" AND run_id = OLD.run_id AND {_RUN_WHERE.format(r='OLD')}{{stays}}"
+        " AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.session_id = OLD.session_id"
+        f" AND e.agent = OLD.agent AND e.run_id = OLD.run_id AND {_RUN_WHERE.format(r='e')});"
     )
+    return {
+        "session_runs_insert": f"AFTER INSERT ON events BEGIN {insert} END",
+        "session_runs_update": (
+            "AFTER UPDATE OF run_id, counted ON events BEGIN "
+            f"{insert} {prune.format(stays=f' AND NOT COALESCE({same} AND NEW.counted = 1, 0)')}"
+            " END"
+        ),
+        "session_runs_delete": f"AFTER DELETE ON events BEGIN {prune.format(stays='')} END",
+    }
+
+
+def create_session_runs(db: Database) -> None:
+    """The runs (user turns) of each session's counted events."""
+    db.execute(
+        "CREATE TABLE session_runs (agent TEXT NOT NULL, session_id TEXT NOT NULL, "
+        "run_id TEXT NOT NULL, PRIMARY KEY (agent, session_id, run_id)) WITHOUT ROWID"
+    )
+    for name, body in session_runs_triggers().items():
+        db.execute(f"CREATE TRIGGER {name} {body}")
+    fill_session_runs(db)
+
+
+def fill_session_runs(db: Executes) -> None:
     db.execute(
         "INSERT OR IGNORE INTO session_runs (agent, session_id, run_id) "
-        f"SELECT agent, session_id, run_id FROM events WHERE {where.format(r='events')}"
+        f"SELECT agent, session_id, run_id FROM events WHERE {_RUN_WHERE.format(r='events')}"
     )
 
 
@@ -373,3 +466,29 @@ def create_analytics_rollups(db: Database) -> None:
     db.execute("CREATE INDEX session_rollup_last ON session_rollup (last_ms)")
     # report session ID reads one session's events in order.
     db.execute("CREATE INDEX events_session_time ON events (session_id, ts_ms)")
+
+
+def rollup_tables() -> list[str]:
+    """Every table the triggers on ``events`` keep."""
+    return [*(r.table for r in analytics_rollups()), SESSIONS.table, "session_runs"]
+
+
+def fill_rollups(db: Executes) -> None:
+    """Build every rollup from the stored events in one pass each (the tables empty): what the
+    triggers would have added up event by event, used after a bulk load without them."""
+    for rollup in [*analytics_rollups(), SESSIONS]:
+        rollup.fill(db)
+    fill_session_runs(db)
+
+
+def rebuild_rollups(db: Executes) -> None:
+    """Re-create every rollup's triggers from these definitions and rebuild its rows."""
+    for rollup in [*analytics_rollups(), SESSIONS]:
+        rollup.drop_triggers(db)
+        rollup.create_triggers(db)
+    for name, body in session_runs_triggers().items():
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        db.execute(f"CREATE TRIGGER {name} {body}")
+    for table in rollup_tables():
+        db.execute(f"DELETE FROM {table}")
+    fill_rollups(db)
