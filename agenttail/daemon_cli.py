@@ -68,17 +68,20 @@ def scan(as_json: bool) -> None:
 
     paths, config = settings()
     configure_logging("warning", paths.ensure().log_file, owner=False)
-    pipeline = Pipeline(paths, config, configured_agents(config))
+    # One worker: two threads share the GIL and wait for each other's write lock (measured
+    # ~25% slower); the daemon's `workers` setting is for its steady state.
+    pipeline = Pipeline(paths, config, configured_agents(config), workers=1)
     report = pipeline.sweep(retry_failed=True)
-    if sys.stderr.isatty() and not as_json and report.enqueued > 1:
-        from rich.progress import Progress
+    with pipeline.bulk_load():
+        if sys.stderr.isatty() and not as_json and report.enqueued > 1:
+            from rich.progress import Progress
 
-        with Progress(transient=True) as progress:
-            task = progress.add_task("reading sessions", total=report.enqueued)
-            pipeline.on_outcome = lambda _ref, _outcome: progress.advance(task)
+            with Progress(transient=True) as progress:
+                task = progress.add_task("reading sessions", total=report.enqueued)
+                pipeline.on_outcome = lambda _ref, _outcome: progress.advance(task)
+                drain(pipeline)
+        else:
             drain(pipeline)
-    else:
-        drain(pipeline)
     totals = pipeline.totals
     summary = {
         "discovered": report.discovered,

@@ -5,8 +5,10 @@ Kept free of APScheduler and watchdog so a one-off ``scan`` starts fast.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import structlog
@@ -19,7 +21,7 @@ from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import Outcome, StreamProcessor, Workers
 from agenttail.paths import AppPaths
 from agenttail.readers.base import ReadLimits
-from agenttail.store import Store
+from agenttail.store import Store, store_problem
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -66,6 +68,7 @@ class Pipeline:
         agents: Sequence[Agent],
         clock: Clock = SYSTEM_CLOCK,
         on_outcome: Callable[[StreamRef, Outcome], None] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.paths = paths.ensure()
         self.config = config
@@ -74,14 +77,17 @@ class Pipeline:
         self.queue = TaskQueue()
         self.totals = Totals()
         self.on_outcome = on_outcome
+        self.bulk = False  # the workers load a new store (see bulk_load)
         Store.ensure_schema(paths.database)  # migrate once, before any thread opens it
         self.coordinator = SweepCoordinator(self.agents, self.queue, clock)
         by_name = {a.name: a for a in self.agents}
         limits = limits_from(config)
         self.workers = Workers(
             self.queue,
-            lambda stop: StreamProcessor(Store(paths.database), by_name, limits, clock, stop=stop),
-            config.get_int("workers"),
+            lambda stop: StreamProcessor(
+                Store(paths.database, bulk=self.bulk), by_name, limits, clock, stop=stop
+            ),
+            config.get_int("workers") if workers is None else workers,
             self._record,
         )
 
@@ -110,6 +116,26 @@ class Pipeline:
                 store.replace_discovery_problems(report.problems, now_ms(self.clock))
         return report
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[bool]:
+        """Drain a new store's first load in bulk (store/bulk.py): yields whether it does.
+
+        The rollups are built when the block ends, also when it ends with an error: what was
+        stored is then complete up to each stream's watermark.
+        """
+        with Store(self.paths.database) as store:
+            load = store.begin_bulk_load()
+            self.bulk = load is not None
+            try:
+                yield self.bulk
+            finally:
+                self.bulk = False
+                if load is not None:
+                    try:
+                        load.finish()
+                    except sqlite3.Error as exc:  # a full disk: the next scan reads it all
+                        raise store_problem(exc, self.paths.database) from exc
+
 
 def drain(pipeline: Pipeline) -> None:
     """Process everything queued, then stop the workers."""
@@ -123,7 +149,8 @@ def drain(pipeline: Pipeline) -> None:
 
 
 def scan_once(pipeline: Pipeline) -> SweepReport:
-    """One full pass: sweep, drain the queue, stop."""
+    """One full pass: sweep, drain the queue (in bulk into a new store), stop."""
     report = pipeline.sweep()
-    drain(pipeline)
+    with pipeline.bulk_load():
+        drain(pipeline)
     return report

@@ -25,6 +25,7 @@ from agenttail.agents.base import DiscoveryProblem, StreamRef, StreamState
 from agenttail.errors import EX_CANTCREAT, EX_IOERR, EX_TEMPFAIL, StoreError
 from agenttail.events import MetricEvent
 from agenttail.readers.base import ReadResult
+from agenttail.store.bulk import BulkLoad, repair_abandoned, unfinished
 from agenttail.store.events import counted_events, upsert_events
 from agenttail.store.rows import Params, rows
 from agenttail.store.streams import FileStat, SessionRow, StreamStates
@@ -153,15 +154,19 @@ def _schema_lock(path: Path) -> Iterator[None]:
 
 
 class Store:
-    """One connection to the store. Not shared between threads."""
+    """One connection to the store. Not shared between threads.
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    ``bulk``: a connection that loads a new store during a ``BulkLoad``; it writes without
+    waiting for the disk (``synchronous = OFF``), since a load that dies is read again.
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = False, bulk: bool = False) -> None:
         self.path = path
         self.readonly = readonly
         self.conn = _connect(path, readonly)
         self._db: Database | None = None
         if not readonly:
-            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute(f"PRAGMA synchronous = {'OFF' if bulk else 'NORMAL'}")
             # Checkpoint (and fsync) every ~32 MB of WAL rather than every 4 MB: during a
             # cold scan the default made commits the largest cost.
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
@@ -173,6 +178,7 @@ class Store:
                     from agenttail.store.migrations import migrations
 
                     migrations.apply(self.db)
+                repair_abandoned(self.conn, path)
 
     def schema_current(self) -> bool:
         """Whether every migration is applied (read with plain SQL: no sqlite-utils)."""
@@ -205,7 +211,7 @@ class Store:
         if path.exists():
             try:
                 with cls(path, readonly=True) as store:
-                    current = store.schema_current()
+                    current = store.schema_current() and not unfinished(store.conn)
             except sqlite3.Error:
                 current = False
             if current:
@@ -262,6 +268,11 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def begin_bulk_load(self) -> BulkLoad | None:
+        """Load a new store without trigger and index work (``store/bulk.py``); None when the
+        store already holds events or another process is loading it."""
+        return BulkLoad.begin(self.conn, self.path)
 
     # -- stream state (store/streams.py) and events (store/events.py) -----------------------
 
@@ -387,4 +398,4 @@ class Store:
         }
 
 
-__all__ = ["FileStat", "SessionRow", "Store", "is_damage", "quarantine"]
+__all__ = ["FileStat", "SessionRow", "Store", "is_damage", "quarantine", "store_problem"]
