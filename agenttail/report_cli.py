@@ -7,120 +7,73 @@ from typing import Any
 
 import click
 
-from agenttail.analytics import Analytics, Bucket, CostSource, Dimension
+from agenttail.analytics import Analytics, Dimension
 from agenttail.cli_support import echo_json, json_option, settings
-from agenttail.report import (
-    ReportError,
-    ReportOptions,
-    Window,
-    agent_report,
-    blocks_report,
-    daily_report,
-    error_report,
-    latency_report,
-    model_report,
-    monthly_report,
-    note_lines,
-    parse_day,
-    project_report,
-    resolve_timezone,
-    series_report,
-    session_detail,
-    session_report,
-    token_notes,
-    tool_report,
-    weekly_report,
-)
+from agenttail.report import ReportError, ReportOptions, note_lines, session_detail
+from agenttail.report_params import COMMON, REPORTS, Param, build_report, options_from
 
 Build = Callable[[Analytics, ReportOptions], dict[str, Any]]
 Printer = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
+Command = Callable[..., None]
+
+
+def _click_options(params: tuple[Param, ...]) -> Callable[[Command], Command]:
+    """Click options from the shared declarations (the dashboard's URLs take the same)."""
+
+    def decorate(func: Command) -> Command:
+        for param in reversed(params):
+            names = [f"--{param.name}", *([param.short] if param.short else []), param.key]
+            func = click.option(
+                *names,
+                multiple=param.multiple,
+                type=click.Choice(param.choices) if param.choices else None,
+                default=param.default,
+                show_default=param.default is not None,
+                help=param.help,
+            )(func)
+        return func
+
+    return decorate
+
+
 def _common(func: Callable[..., None]) -> Callable[..., None]:
     """Options every report takes."""
-    options = (
-        json_option("Print JSON (a stable contract; schemas/reports/)."),
-        click.option(
-            "--timezone", "-z", "tz_name", help="IANA timezone for days (default: local)."
-        ),
-        click.option("--since", help="First day, YYYYMMDD or YYYY-MM-DD."),
-        click.option("--until", help="Last day, YYYYMMDD or YYYY-MM-DD."),
-        click.option("--agent", "agents", multiple=True, help="Only this agent (repeatable)."),
-        click.option(
-            "--project", "projects", multiple=True, help="Only this project (repeatable)."
-        ),
-        click.option("--model", "models", multiple=True, help="Only this model (repeatable)."),
-        click.option(
-            "--cost-source",
-            type=click.Choice([c.value for c in CostSource]),
-            default=CostSource.CALCULATED.value,
-            show_default=True,
-            help="agenttail's price, the cost the agent recorded, or both.",
-        ),
-        click.option(
-            "--order",
-            type=click.Choice(["asc", "desc"]),
-            help="Row order (default: periods oldest first, rankings largest first).",
-        ),
-    )
-    for option in reversed(options):
-        func = option(func)
-    return func
+    func = _click_options(COMMON)(func)
+    return json_option("Print JSON (a stable contract; schemas/reports/).")(func)
 
 
-def _options(params: dict[str, Any]) -> ReportOptions:
-    from agenttail.pricing import custom_prices
-
-    _paths, config = settings(strict=False)
-    try:
-        window = Window(
-            resolve_timezone(params["tz_name"]),
-            parse_day(params["since"]) if params["since"] else None,
-            parse_day(params["until"]) if params["until"] else None,
-        )
-    except ReportError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return ReportOptions(
-        window=window,
-        agents=tuple(params["agents"]),
-        projects=tuple(params["projects"]),
-        models=tuple(params["models"]),
-        cost_source=CostSource(params["cost_source"]),
-        order=params["order"],
-        prices=custom_prices(config),
-    )
-
-
-def _run(params: dict[str, Any], build: Build, printer: Printer, *, notes: bool = True) -> None:
-    """Open the store read-only, build the report, print JSON or a table, and say what the
-    window's totals leave out (``notes``: agents without tokens on disk, estimates).
+def _run(params: dict[str, Any], build: Build | str, printer: Printer) -> None:
+    """Open the store read-only, build the report (a ``REPORTS`` name or a function), print
+    JSON or a table.
 
     Store failures and ``AgenttailError`` reach the user through the CLI group's handler.
     """
     from agenttail.paths import AppPaths
+    from agenttail.pricing import custom_prices
     from agenttail.store import open_readonly
     from agenttail.store.analytics import SqliteAnalytics
 
-    options = _options(params)
+    _paths, config = settings(strict=False)
     store = open_readonly(AppPaths.resolve())
-    said: list[dict[str, Any]] = []
     try:
+        options = options_from(params, custom_prices(config))
         analytics = SqliteAnalytics(store)
-        data = build(analytics, options)
-        if notes:
-            said = token_notes(analytics, options)
+        if isinstance(build, str):
+            data = build_report(REPORTS[build], analytics, options, params)
+        else:
+            data = build(analytics, options)
     except ReportError as exc:
         raise click.BadParameter(str(exc)) from None
     finally:
         if store is not None:
             store.close()
-    if said:
-        data["notes"] = said
     if params["as_json"]:
         echo_json(data)
     else:
         printer(data, params)
-        for line in note_lines(said):
+        for line in note_lines(data.get("notes", [])):
             click.echo(line)
 
 
@@ -225,29 +178,29 @@ def report() -> None:
     """Usage reports from the local store (every agent; filter with --agent)."""
 
 
-def _period_command(name: str, build: Build, key: str, label: str, noun: str) -> None:
+def _period_command(name: str, key: str, label: str, noun: str) -> None:
     @report.command(name, help=f"Tokens, requests and cost per {noun}.")
     @_common
     @click.option("--breakdown", is_flag=True, help="Per-model rows under each period.")
     @click.option("--chart", is_flag=True, help="A bar chart of cost per period under the table.")
     def command(**params: Any) -> None:
-        _run(params, build, _usage_printer(key, label))
+        _run(params, name, _usage_printer(key, label))
 
 
-_period_command("daily", daily_report, "daily", "date", "day")
-_period_command("weekly", weekly_report, "weekly", "week", "week")
-_period_command("monthly", monthly_report, "monthly", "month", "month")
+_period_command("daily", "daily", "date", "day")
+_period_command("weekly", "weekly", "week", "week")
+_period_command("monthly", "monthly", "month", "month")
 
 
 def _session_command(session_id: str | None, params: dict[str, Any]) -> None:
     if session_id is None:
-        _run(params, session_report, _usage_printer("sessions", "session_id"))
+        _run(params, "session", _usage_printer("sessions", "session_id"))
         return
 
     def build(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
         return session_detail(analytics, options, session_id)
 
-    _run(params, build, _print_session, notes=False)  # one session: the window's notes do not apply
+    _run(params, build, _print_session)  # one session: the window's notes do not apply
 
 
 @report.command("session")
@@ -305,7 +258,7 @@ def model_command(**params: Any) -> None:
         columns = (("agent", "agents"), ("errors", "error_pct"), ("p50 ms", "p50"))
         _usage_printer("models", "model", columns)({**data, "models": rows}, params)
 
-    _run(params, model_report, printer)
+    _run(params, "model", printer)
 
 
 @report.command("projects")
@@ -313,7 +266,7 @@ def model_command(**params: Any) -> None:
 def projects_command(**params: Any) -> None:
     """Tokens, requests, cost and sessions per project."""
     columns = (("agent", "agents"), ("sessions", "sessions"))
-    _run(params, project_report, _usage_printer("projects", "project", columns))
+    _run(params, "projects", _usage_printer("projects", "project", columns))
 
 
 @report.command("agents")
@@ -321,28 +274,15 @@ def projects_command(**params: Any) -> None:
 def agents_command(**params: Any) -> None:
     """Tokens, requests, cost, sessions and tool calls per agent."""
     columns = (("models", "models"), ("sessions", "sessions"), ("tools", "tool_calls"))
-    _run(params, agent_report, _usage_printer("agents", "agent", columns))
+    _run(params, "agents", _usage_printer("agents", "agent", columns))
 
 
 @report.command("series")
 @_common
-@click.option(
-    "--by",
-    type=click.Choice([d.value for d in Dimension]),
-    default=Dimension.MODEL.value,
-    show_default=True,
-)
-@click.option(
-    "--bucket",
-    type=click.Choice([b.value for b in Bucket]),
-    default=Bucket.DAY.value,
-    show_default=True,
-)
-def series_command(by: str, bucket: str, **params: Any) -> None:
+@_click_options(REPORTS["series"].params)
+def series_command(**params: Any) -> None:
     """Usage (tool calls with --by tool) per period and group."""
-
-    def build(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
-        return series_report(analytics, options, Dimension(by), Bucket(bucket))
+    by = params["by"]
 
     def printer(data: dict[str, Any], _params: dict[str, Any]) -> None:
         first: list[Column] = [
@@ -363,7 +303,7 @@ def series_command(by: str, bucket: str, **params: Any) -> None:
             ]
         _table(first + rest, data["series"], None)
 
-    _run(params, build, printer)
+    _run(params, "series", printer)
 
 
 @report.command("tools")
@@ -385,26 +325,15 @@ def tools_command(**params: Any) -> None:
         ]
         _table(columns, data["tools"], data["totals"])
 
-    _run(params, tool_report, printer)
-
-
-def _by_option(default: Dimension, *choices: Dimension) -> Callable[..., Any]:
-    return click.option(
-        "--by",
-        type=click.Choice([c.value for c in choices]),
-        default=default.value,
-        show_default=True,
-    )
+    _run(params, "tools", printer)
 
 
 @report.command("latency")
 @_common
-@_by_option(Dimension.MODEL, Dimension.MODEL, Dimension.AGENT, Dimension.TOOL)
-def latency_command(by: str, **params: Any) -> None:
+@_click_options(REPORTS["latency"].params)
+def latency_command(**params: Any) -> None:
     """Request, time-to-first-token and tool durations: mean, p50, p90, p95, p99."""
-
-    def build(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
-        return latency_report(analytics, options, Dimension(by))
+    by = params["by"]
 
     def printer(data: dict[str, Any], _params: dict[str, Any]) -> None:
         columns: list[Column] = [
@@ -418,17 +347,15 @@ def latency_command(by: str, **params: Any) -> None:
         ]
         _table(columns, data["latency"], None)
 
-    _run(params, build, printer)
+    _run(params, "latency", printer)
 
 
 @report.command("errors")
 @_common
-@_by_option(Dimension.MODEL, Dimension.MODEL, Dimension.AGENT, Dimension.TOOL)
-def errors_command(by: str, **params: Any) -> None:
+@_click_options(REPORTS["errors"].params)
+def errors_command(**params: Any) -> None:
     """API errors and failed tool calls by class, with their rates."""
-
-    def build(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
-        return error_report(analytics, options, Dimension(by))
+    by = params["by"]
 
     def printer(data: dict[str, Any], _params: dict[str, Any]) -> None:
         columns: list[Column] = [
@@ -440,32 +367,14 @@ def errors_command(by: str, **params: Any) -> None:
         ]
         _table(columns, data["errors"], None)
 
-    _run(params, build, printer)
-
-
-def _token_limit(value: str | None) -> int | str | None:
-    if value is None or value == "max":
-        return value
-    try:
-        limit = int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: use a number of tokens or 'max'") from None
-    if limit <= 0:
-        raise click.BadParameter(f"{value!r}: the limit must be above 0")
-    return limit
+    _run(params, "errors", printer)
 
 
 @report.command("blocks")
 @_common
-@click.option("--token-limit", help="Tokens per block (a number, or 'max': the largest block).")
-def blocks_command(token_limit: str | None, **params: Any) -> None:
+@_click_options(REPORTS["blocks"].params)
+def blocks_command(**params: Any) -> None:
     """5-hour usage windows, the active one's burn rate and projection."""
-    from agenttail.clock import SYSTEM_CLOCK, now_ms
-
-    limit = _token_limit(token_limit)
-
-    def build(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
-        return blocks_report(analytics, options, now_ms(SYSTEM_CLOCK), limit)
 
     def printer(data: dict[str, Any], _params: dict[str, Any]) -> None:
         columns: list[Column] = [
@@ -488,4 +397,4 @@ def blocks_command(token_limit: str | None, **params: Any) -> None:
             )
         _print_unpriced(data)
 
-    _run(params, build, printer)
+    _run(params, "blocks", printer)
