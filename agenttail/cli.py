@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "agenttail.service_cli:doctor",
     "upload": "agenttail.upload.cli:upload",
     "server": "agenttail.server.cli:server",
+    "dashboard": "agenttail.dashboard.cli:dashboard",
 }
 
 

@@ -48,8 +48,13 @@ def wants_json(ctx: click.Context) -> bool:
     return bool(ctx.meta.get(_JSON_FLAG)) or "--json" in sys.argv[1:]
 
 
+def json_bytes(data: Any) -> bytes:
+    """The JSON every ``--json`` prints (and the dashboard's endpoints serve)."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str)
+
+
 def echo_json(data: Any) -> None:
-    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode())
+    click.echo(json_bytes(data).decode())
 
 
 def settings(*, strict: bool = True) -> tuple[AppPaths, Config]:

@@ -88,6 +88,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("upload.send_git_branch", bool, False, "include the git branch name"),
     Option("upload.retention_days", int, 30, "waiting events older than this are dropped", 1, 3650),
     Option("upload.max_pending_events", int, 1_000_000, "backlog cap; oldest dropped", 100, 10**9),
+    Option("dashboard.serve", bool, True, "the running daemon serves the web dashboard"),
+    Option(
+        "dashboard.port",
+        int,
+        0,
+        "127.0.0.1 port of the web dashboard (0: a free port picked at start)",
+        0,
+        65535,
+    ),
     Option(
         "prices",
         dict,

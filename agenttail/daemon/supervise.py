@@ -179,6 +179,10 @@ def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:
             return 0
         daemon = Daemon(Pipeline(paths, config, agents))
         daemon.attach(upload_loop(paths, config))
+        if config.get("dashboard.serve"):
+            from agenttail.dashboard.launch import DaemonDashboard
+
+            daemon.attach(DaemonDashboard(paths, config))
         supervise(
             daemon,
             stop,

@@ -1,0 +1,62 @@
+"""``agenttail dashboard``: print the page's URL (first line), open it, serve it if need be."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from agenttail.errors import EX_UNAVAILABLE, AgenttailError
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Serve on this 127.0.0.1 port (default: the dashboard.port setting; 0 = a free one).",
+)
+@click.option("--no-open", is_flag=True, help="Print the URL without opening a browser.")
+def dashboard(port: int | None, no_open: bool) -> None:
+    """A local web dashboard on 127.0.0.1: the running daemon's, else served here until Ctrl-C."""
+    import webbrowser
+
+    from agenttail.cli_support import settings
+    from agenttail.dashboard.launch import daemon_dashboard
+    from agenttail.dashboard.server import DashboardServer
+
+    paths, config = settings(strict=False)
+    url = daemon_dashboard(paths)
+    if url is not None and port in (None, int(url.rstrip("/").rsplit(":", 1)[1])):
+        click.echo(url)
+        click.echo("agenttail: served by the running daemon", err=True)
+        if not no_open:
+            webbrowser.open(url)
+        return
+    wanted = config.get_int("dashboard.port") if port is None else port
+    try:
+        server = DashboardServer(paths, wanted)
+    except OSError as exc:
+        raise AgenttailError(
+            f"cannot serve the dashboard on 127.0.0.1:{wanted}: {exc.strerror or exc}",
+            "choose another --port (0 picks a free one)",
+            exit_code=EX_UNAVAILABLE,
+        ) from None
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        click.echo(server.url)
+        sys.stdout.flush()
+        click.echo("agenttail: serving the dashboard here until Ctrl-C", err=True)
+        if not no_open:
+            webbrowser.open(server.url)
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
