@@ -9,7 +9,7 @@ const PALETTE = [
   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 ];
 const SVG = "http://www.w3.org/2000/svg";
-const state = { version: null, loads: 0, busy: false };
+const state = { version: null, loads: 0, busy: false, again: false };
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -136,7 +136,10 @@ function stackedChart(report, metric) {
   for (const point of report.series) {
     totals.set(point.key, (totals.get(point.key) || 0) + valueOf(point));
   }
-  const ranked = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a) || (a < b ? -1 : 1));
+  // Keys with nothing to draw (an unpriced model's cost) stay out of the legend.
+  const ranked = [...totals.keys()]
+    .filter((key) => totals.get(key) > 0)
+    .sort((a, b) => totals.get(b) - totals.get(a) || (a < b ? -1 : 1));
   const shown = ranked.slice(0, MAX_STACKS);
   const stackOf = (key) => (shown.includes(key) ? key : "other");
   const stacks = ranked.length > MAX_STACKS ? [...shown, "other"] : shown;
@@ -146,7 +149,9 @@ function stackedChart(report, metric) {
     row.set(stackOf(point.key), (row.get(stackOf(point.key)) || 0) + valueOf(point));
     cells.set(point.period, row);
   }
-  const width = 960, height = 300, left = 64, right = 8, top = 12, bottom = 44;
+  // Drawn at the box's own width, so labels keep their size on a phone.
+  const width = Math.max(300, Math.round($("#chart").clientWidth || 960));
+  const height = width < 600 ? 220 : 300, left = 64, right = 8, top = 12, bottom = 44;
   const plotW = width - left - right, plotH = height - top - bottom;
   let largest = 0;
   for (const row of cells.values()) largest = Math.max(largest, [...row.values()].reduce((a, b) => a + b, 0));
@@ -171,7 +176,7 @@ function stackedChart(report, metric) {
       metric === "cost" ? money(value) : compact(value));
   }
   const slot = periods.length ? plotW / periods.length : plotW;
-  const labelEvery = Math.max(1, Math.ceil(periods.length / 12));
+  const labelEvery = Math.max(1, Math.ceil(periods.length / Math.floor(plotW / 56)));
   periods.forEach((period, index) => {
     let y = top + plotH;
     const x = left + index * slot + slot * 0.1;
@@ -236,6 +241,7 @@ function table(id, columns, rows) {
   for (const [header, , , numeric] of columns) {
     const th = document.createElement("th");
     th.textContent = header;
+    th.dataset.col = header;
     if (numeric) th.className = "num";
     head.append(th);
   }
@@ -331,8 +337,12 @@ function fillSelect(name, values) {
 // -- loading ----------------------------------------------------------------------------------
 
 async function load() {
-  if (state.busy) return;
+  if (state.busy) {
+    state.again = true; // a filter changed mid-load: load once more when this one ends
+    return;
+  }
   state.busy = true;
+  state.again = false;
   try {
     const form = $("#filters");
     const stack = form.elements.stack.value;
@@ -384,6 +394,7 @@ async function load() {
   } finally {
     state.busy = false;
   }
+  if (state.again) await load();
 }
 
 async function poll() {

@@ -1,0 +1,301 @@
+"""``agenttail dashboard``: its URL, its endpoints (exactly ``report … --json``), its CSV, its
+files, and who serves it (the running daemon, else the command). Real processes and HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from agenttail.report_cli import report as report_group
+from agenttail.report_params import REPORTS
+from tests.daemon_process import DaemonProcess, wait_until
+from tests.dashboard_fixture import SMALL, UNPRICED, Request, cost_of, write_usage
+from tests.helpers import agenttail_cli, run_agenttail
+
+REPO = Path(__file__).resolve().parents[1]
+URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/$")
+
+
+def utc_env() -> dict[str, str]:
+    return {**os.environ, "TZ": "UTC"}
+
+
+def fetch(url: str, host: str | None = None) -> tuple[int, str, bytes]:
+    """GET without any proxy: (status, content type, body)."""
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+class DashboardCommand:
+    """``agenttail dashboard --no-open`` in a subprocess; ``url`` is its first line."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agenttail", "dashboard", "--no-open", *args],
+            env=utc_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            assert selector.select(timeout=60), "no URL printed within 60 s"
+        self.url = self.proc.stdout.readline().strip()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        assert self.proc.stderr is not None and self.proc.stdout is not None
+        self.stderr = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return code
+
+
+@pytest.fixture
+def usage(claude_dir: Path, home: Path) -> list[Request]:
+    requests = write_usage(claude_dir, home, datetime.now(UTC))
+    agenttail_cli(utc_env(), "scan")
+    return requests
+
+
+@pytest.fixture
+def dashboard(usage: list[Request]) -> Iterator[DashboardCommand]:
+    command = DashboardCommand("--port", "0")
+    yield command
+    assert command.stop() == 0, command.stderr
+    assert "Traceback" not in command.stderr
+
+
+def as_query(args: list[str]) -> str:
+    """CLI flags (``--since X``) as the endpoint's query string (``since=X``)."""
+    pairs = [(args[i].removeprefix("--"), args[i + 1]) for i in range(0, len(args), 2)]
+    return urlencode(pairs)
+
+
+def test_the_first_line_is_a_loopback_url_serving_the_page(dashboard: DashboardCommand) -> None:
+    assert URL_LINE.match(dashboard.url), dashboard.url
+    status, kind, body = fetch(dashboard.url)
+    assert (status, kind) == (200, "text/html; charset=utf-8")
+    assert b'<script src="/static/dashboard.js">' in body
+
+
+def test_every_endpoint_answers_exactly_what_the_cli_prints(
+    dashboard: DashboardCommand, usage: list[Request]
+) -> None:
+    days = sorted({r.day for r in usage})
+    cases = [
+        ("daily", []),
+        ("daily", ["--since", days[2].isoformat(), "--until", days[-2].strftime("%Y%m%d")]),
+        ("daily", ["--agent", "claude_code", "--model", SMALL, "--order", "desc"]),
+        ("daily", ["--project", "/home/dev/blog", "--cost-source", "both"]),
+        ("daily", ["--timezone", "Asia/Kolkata", "--model", SMALL, "--model", UNPRICED]),
+        ("weekly", []),
+        ("monthly", ["--cost-source", "recorded"]),
+        ("session", []),
+        ("model", ["--order", "asc"]),
+        ("projects", []),
+        ("agents", []),
+        ("tools", []),
+        ("series", ["--by", "project", "--bucket", "hour"]),
+        ("series", ["--by", "tool"]),
+        ("latency", ["--by", "tool"]),
+        ("errors", ["--by", "agent"]),
+        # No active block before today: nothing in the answer moves with the clock.
+        ("blocks", ["--until", days[-2].isoformat(), "--token-limit", "max"]),
+    ]
+    for name, args in cases:
+        printed = agenttail_cli(utc_env(), "report", name, "--json", *args)
+        status, kind, body = fetch(f"{dashboard.url}api/report/{name}?{as_query(args)}")
+        assert (status, kind) == (200, "application/json"), body
+        assert body.decode() == printed, (name, args)
+
+
+def test_daily_numbers_are_the_fixtures_arithmetic(
+    dashboard: DashboardCommand, usage: list[Request]
+) -> None:
+    per_day: dict[str, list[Request]] = defaultdict(list)
+    for request in usage:
+        per_day[request.day.isoformat()].append(request)
+    _status, _kind, body = fetch(f"{dashboard.url}api/report/daily?timezone=UTC")
+    data = json.loads(body)
+    assert [d["date"] for d in data["daily"]] == sorted(per_day)
+    for day in data["daily"]:
+        mine = per_day[day["date"]]
+        assert day["total_tokens"] == sum(r.total_tokens for r in mine)
+        assert day["requests"] == len(mine)
+        assert day["cost_usd"] == pytest.approx(cost_of(mine), abs=1e-9)
+    assert data["unpriced"] == [{"model": UNPRICED, "requests": 1, "total_tokens": 77_000}]
+    assert data["totals"]["cost_usd"] == pytest.approx(cost_of(usage), abs=1e-9)
+
+
+def test_every_cli_option_is_a_query_parameter_of_its_endpoint() -> None:
+    """Both doors derive from one declaration; this pins that nothing is added to one only."""
+    presentation = {"json", "breakdown", "chart", "help"}
+    assert set(report_group.commands) == set(REPORTS)
+    for name, command in report_group.commands.items():
+        flags = {
+            max(param.opts, key=len).removeprefix("--")
+            for param in command.params
+            if param.opts and param.opts[0].startswith("-")
+        }
+        assert flags - presentation == {p.name for p in REPORTS[name].all_params}, name
+
+
+def test_csv_holds_the_json_rows(dashboard: DashboardCommand) -> None:
+    query = "by=model&bucket=day&timezone=UTC"
+    _s, _k, body = fetch(f"{dashboard.url}api/report/series?{query}")
+    status, kind, text = fetch(f"{dashboard.url}api/report/series.csv?{query}")
+    assert (status, kind) == (200, "text/csv; charset=utf-8")
+    rows = list(csv.DictReader(io.StringIO(text.decode())))
+    series = json.loads(body)["series"]
+    assert len(rows) == len(series) > 0
+    for row, point in zip(rows, series, strict=True):
+        assert (row["period"], row["key"]) == (point["period"], point["key"])
+        assert int(row["total_tokens"]) == point["total_tokens"]
+        expected = "" if point["cost_usd"] is None else point["cost_usd"]
+        assert (float(row["cost_usd"]) if row["cost_usd"] else "") == expected
+    _s, _k, tools_csv = fetch(f"{dashboard.url}api/report/tools.csv")
+    header = tools_csv.decode().splitlines()[0].split(",")
+    assert {"tool", "success_rate", "duration_ms_p50", "duration_ms_p95"} <= set(header)
+
+
+def test_bad_requests_get_a_clear_answer(dashboard: DashboardCommand) -> None:
+    base = dashboard.url
+    cases = [
+        ("api/report/daily?colour=red", 400, "unknown parameter 'colour'"),
+        ("api/report/daily?order=up", 400, "order: 'up' is not one of asc, desc"),
+        ("api/report/daily?since=yesterday", 400, "invalid date 'yesterday'"),
+        ("api/report/daily?timezone=Mars/Base", 400, "unknown timezone 'Mars/Base'"),
+        ("api/report/blocks?token-limit=-3", 400, "the limit must be above 0"),
+        ("api/report/weather", 404, "no report 'weather'"),
+        ("static/../../etc/passwd", 404, "no such file"),
+        ("nowhere", 404, "no such page"),
+    ]
+    for path, code, message in cases:
+        status, kind, body = fetch(base + path)
+        assert (status, kind) == (code, "application/json"), path
+        assert message in json.loads(body)["error"]["message"], path
+    port = URL_LINE.match(base)
+    assert port is not None
+    status, _kind, _body = fetch(base + "api/report/daily", host=f"evil.example:{port[1]}")
+    assert status == 403  # DNS rebinding: another site's name pointing at 127.0.0.1
+
+
+def test_the_page_ships_every_file_and_names_no_other_host(dashboard: DashboardCommand) -> None:
+    _s, _k, page = fetch(dashboard.url)
+    linked = re.findall(rb'(?:src|href)="([^"]+)"', page)
+    assert sorted(linked) == [b"/static/dashboard.css", b"/static/dashboard.js", b"data:,"]
+    for path in (b"/static/dashboard.css", b"/static/dashboard.js"):
+        status, _kind, body = fetch(dashboard.url + path.decode().lstrip("/"))
+        assert status == 200 and body
+        # The only absolute URL anywhere is SVG's namespace name, which is never fetched.
+        urls = set(re.findall(rb"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", body))
+        assert urls <= {b"http://www.w3.org"}, urls
+
+
+def test_a_built_wheel_carries_the_page(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, hatchling.build as b; print(b.build_wheel(sys.argv[1]))",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    wheel = tmp_path / done.stdout.strip().splitlines()[-1]
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("index.html", "dashboard.js", "dashboard.css"):
+        assert f"agenttail/dashboard/static/{name}" in names
+
+
+def test_a_busy_port_is_one_clear_line(usage: list[Request]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = run_agenttail(
+            utc_env(), "dashboard", "--no-open", "--port", str(taken.getsockname()[1])
+        )
+    assert done.returncode == 69, done.stderr
+    assert done.stderr.startswith("agenttail: cannot serve the dashboard on 127.0.0.1:")
+    assert "choose another --port" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_running_daemon_serves_it_and_the_command_prints_its_url(
+    usage: list[Request], home: Path, tmp_path: Path
+) -> None:
+    daemon = DaemonProcess(utc_env(), home, tmp_path / "daemon.err")
+    try:
+        daemon.wait_ready()
+        state = home / "dashboard.json"
+        assert wait_until(state.exists, 30), daemon.stderr()
+        recorded = json.loads(state.read_text())["url"]
+        done = run_agenttail(utc_env(), "dashboard", "--no-open")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[0] == recorded
+        assert URL_LINE.match(recorded)
+        assert "served by the running daemon" in done.stderr
+        printed = agenttail_cli(utc_env(), "report", "daily", "--json")
+        assert fetch(recorded + "api/report/daily")[2].decode() == printed
+    finally:
+        code, _seconds = daemon.terminate()
+    assert code == 0, daemon.stderr()
+    assert not (home / "dashboard.json").exists()
+    # With the daemon gone the command serves the page itself.
+    command = DashboardCommand()
+    try:
+        assert URL_LINE.match(command.url) and command.url != recorded
+        assert fetch(command.url + "api/version")[0] == 200
+    finally:
+        assert command.stop() == 0
+
+
+def test_before_the_first_scan_the_page_has_empty_reports(home: Path) -> None:
+    command = DashboardCommand()
+    try:
+        status, _kind, body = fetch(command.url + "api/report/daily")
+        assert status == 200
+        assert json.loads(body)["daily"] == []
+    finally:
+        assert command.stop() == 0
+    assert not (home / "agenttail.db").exists()  # reading never creates a store
+
+
+def test_context_names_the_days_of_the_cards(dashboard: DashboardCommand) -> None:
+    _s, _k, body = fetch(dashboard.url + "api/context?timezone=UTC")
+    context = json.loads(body)
+    today = datetime.now(UTC).date()
+    assert context["today"] in (today.isoformat(), (today + timedelta(days=1)).isoformat())
+    monday = datetime.fromisoformat(context["week_start"]).date()
+    assert monday.weekday() == 0 and 0 <= (today - monday).days <= 7
+    assert context["month_start"].endswith("-01") and context["timezone"] == "UTC"
