@@ -7,6 +7,7 @@ today, this week, this month and the active 5-hour block all hold something.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -113,3 +114,8 @@ def cost_of(requests: list[Request]) -> float | None:
     """The reports' rule: None when no request is priced, else the priced ones' sum."""
     priced = [r.cost for r in requests if r.cost is not None]
     return sum(priced) if priced else None
+
+
+def utc_env() -> dict[str, str]:
+    """The test's environment with UTC as local time, for the CLI and daemon processes."""
+    return {**os.environ, "TZ": "UTC"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import selectors
 import signal
@@ -27,15 +26,11 @@ import pytest
 from agenttail.report_cli import report as report_group
 from agenttail.report_params import REPORTS
 from tests.daemon_process import DaemonProcess, wait_until
-from tests.dashboard_fixture import SMALL, UNPRICED, Request, cost_of, write_usage
+from tests.dashboard_fixture import SMALL, UNPRICED, Request, cost_of, utc_env, write_usage
 from tests.helpers import agenttail_cli, run_agenttail
 
 REPO = Path(__file__).resolve().parents[1]
 URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/$")
-
-
-def utc_env() -> dict[str, str]:
-    return {**os.environ, "TZ": "UTC"}
 
 
 def fetch(url: str, host: str | None = None) -> tuple[int, str, bytes]:

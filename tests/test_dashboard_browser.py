@@ -16,7 +16,7 @@ import pytest
 
 from tests.chromium import Browser, chromium_or_skip
 from tests.daemon_process import DaemonProcess, wait_until
-from tests.dashboard_fixture import LARGE, SMALL, UNPRICED, Request, cost_of, write_usage
+from tests.dashboard_fixture import LARGE, SMALL, UNPRICED, Request, cost_of, utc_env, write_usage
 from tests.helpers import ClaudeSession, agenttail_cli, run_agenttail
 
 # Everything the page shows, with the exact value behind each formatted number.
@@ -52,10 +52,6 @@ def artifacts(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("TEST_ARTIFACTS_DIR") or tmp_path / "artifacts")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def utc_env() -> dict[str, str]:
-    return {**os.environ, "TZ": "UTC"}
 
 
 def cli_json(*args: str) -> Any:
