@@ -72,7 +72,7 @@ def run_report(paths: AppPaths, name: str, query: dict[str, list[str]]) -> dict[
     """
     from agenttail.config import load_config
     from agenttail.pricing import custom_prices
-    from agenttail.report_params import REPORTS, options_from, values_from_query
+    from agenttail.report_params import REPORTS, build_report, options_from, values_from_query
     from agenttail.store import open_readonly
     from agenttail.store.analytics import SqliteAnalytics
 
@@ -82,7 +82,7 @@ def run_report(paths: AppPaths, name: str, query: dict[str, list[str]]) -> dict[
     options = options_from(values, prices)
     store = open_readonly(paths)
     try:
-        return spec.build(SqliteAnalytics(store), options, values)
+        return build_report(spec, SqliteAnalytics(store), options, values)
     finally:
         if store is not None:
             store.close()
