@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agenttail.agents.base import AgentContext
-from agenttail.agents.copilot_events import copy_group, strip_model
+from agenttail.agents.copilot_events import copy_group, strip_model, turn_run_id
 from agenttail.agents.fields import as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
 from agenttail.pricing import cost_nusd
@@ -63,11 +63,6 @@ USAGE_ROWS = RowQuery(
 )
 
 
-def turn_run_id(agent: str, session_id: str, turn: int) -> str:
-    """The run of a session's ``turn``-th user request (0 first), as its event stream names it."""
-    return stable_id(agent, "run", session_id, "turn", turn)
-
-
 def _millis(value: object) -> float | None:
     number = as_int(value)
     return float(number) if isinstance(value, (int, float)) and number >= 0 else None
@@ -93,6 +88,9 @@ def usage_event(agent: str, row: dict[str, Any]) -> MetricEvent | None:
         kind=EventKind.LLM_REQUEST,
         agent=agent,
         session_id=session,
+        # turn_index is taken as the n-th user request from 0, the ordinal events.jsonl's
+        # user.message runs use (the runtime keys its turns table by it; the numbering itself
+        # is not confirmed against the runtime's code).
         run_id=turn_run_id(agent, session, turn) if isinstance(turn, int) else None,
         ts_ms=ts,
         project=cwd if isinstance(cwd, str) and cwd else None,
