@@ -11,6 +11,7 @@ A benchmark, not a test: numbers go in the README.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable
@@ -93,6 +94,19 @@ def build(path: Path, count: int) -> None:
     started = time.perf_counter()
     Store(path).close()  # applies m007: rollups filled from the events
     print(f"migration m007 (rollups from existing events): {time.perf_counter() - started:.1f} s")
+    # Report notes: one agent without tokens on disk, ~1% of one agent's requests estimated.
+    started = time.perf_counter()
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO agent_tokens VALUES ('claude_code', 1), ('copilot', 1), ('codex', 1),"
+            " ('gemini', 0)"
+        )
+        conn.execute(
+            "UPDATE events SET estimated = 1 WHERE agent = 'copilot' AND kind = 'llm_request'"
+            " AND CAST(substr(event_id, 2) AS INTEGER) % 100 = 0"
+        )
+    conn.close()
+    print(f"estimates marked: {time.perf_counter() - started:.1f} s")
 
 
 def timed(name: str, run: Callable[[], Any]) -> None:
@@ -147,6 +161,9 @@ def main() -> None:
             lambda: analytics.latency(Query(), Dimension.MODEL),
         )
         timed("errors by model, all time", lambda: analytics.errors(Query(), Dimension.MODEL))
+        timed("report notes (no tokens on disk, estimates), all time",
+              lambda: analytics.token_notes(Query()))  # fmt: skip
+        timed("report notes, last 7 days", lambda: analytics.token_notes(Query(since_ms=week)))
         timed(
             "sessions active in the last 7 days", lambda: analytics.sessions(Query(since_ms=week))
         )
