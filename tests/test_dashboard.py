@@ -294,3 +294,30 @@ def test_context_names_the_days_of_the_cards(dashboard: DashboardCommand) -> Non
     monday = datetime.fromisoformat(context["week_start"]).date()
     assert monday.weekday() == 0 and 0 <= (today - monday).days <= 7
     assert context["month_start"].endswith("-01") and context["timezone"] == "UTC"
+
+
+def test_the_daemons_page_moves_with_a_reloaded_port(home: Path) -> None:
+    """``dashboard.port`` applies on SIGHUP: the old port closes, the new one serves, and the
+    state file follows; stopping removes it."""
+    from agenttail.config import load_config
+    from agenttail.dashboard.launch import DaemonDashboard, daemon_dashboard
+    from agenttail.paths import AppPaths
+
+    paths = AppPaths.resolve().ensure()
+    companion = DaemonDashboard(paths, load_config(paths))
+    companion.start()
+    try:
+        first = daemon_dashboard(paths)
+        assert first is not None and URL_LINE.match(first)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            free = probe.getsockname()[1]
+        (home / "config.toml").write_text(f"[dashboard]\nport = {free}\n", encoding="utf-8")
+        companion.apply_config(load_config(paths))
+        assert daemon_dashboard(paths) == f"http://127.0.0.1:{free}/"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", int(first.rsplit(":", 1)[1].strip("/"))), 2)
+    finally:
+        companion.stop()
+    assert daemon_dashboard(paths) is None
+    assert not (home / "dashboard.json").exists()

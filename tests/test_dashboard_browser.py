@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -267,6 +268,19 @@ def test_the_page_shows_the_reports_numbers_and_follows_the_daemon(
     )
     assert {b["key"] for b in filtered["bars"]} == {SMALL}
     assert [r["model"]["value"] for r in filtered["tables"]["models"]] == [SMALL]
+
+    # Tokens instead of cost, still for that one model: each day's bar is its tokens.
+    browser.evaluate(
+        """(() => { const s = document.querySelector('#filters select[name="metric"]');
+        s.value = "tokens"; s.dispatchEvent(new Event("change", {bubbles: true})); })()"""
+    )
+    browser.wait_for(f"Number(document.body.dataset.loads) >= {filtered['loads'] + 1}")
+    in_tokens = browser.evaluate(PAGE_STATE)["bars"]
+    small_days: dict[str, int] = defaultdict(int)
+    for request in requests:
+        if request.model == SMALL:
+            small_days[request.day.isoformat()] += request.total_tokens
+    assert {b["period"]: b["value"] for b in in_tokens} == small_days
 
     # Phone width: one column, nothing wider than the screen.
     phone = load(browser, url, 390, 844, mobile=True)
