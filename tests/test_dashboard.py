@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -321,3 +323,20 @@ def test_the_daemons_page_moves_with_a_reloaded_port(home: Path) -> None:
         companion.stop()
     assert daemon_dashboard(paths) is None
     assert not (home / "dashboard.json").exists()
+
+
+def test_notes_on_missing_tokens_reach_the_page_as_the_cli_prints_them(tmp_path: Path) -> None:
+    """An agent that keeps no tokens on disk (Cursor CLI): the window's notes are part of the
+    report's JSON at both doors."""
+    from agenttail.agents.cursor_cli import CursorCliAgent
+
+    root = CursorCliAgent().resolve_roots(dict(os.environ), sys.platform)[0]
+    shutil.copytree(REPO / "fixtures" / "cursor_cli" / "root", root, dirs_exist_ok=True)
+    agenttail_cli(utc_env(), "scan")
+    printed = agenttail_cli(utc_env(), "report", "daily", "--json")
+    assert {"agent": "cursor_cli", "tokens": "not recorded locally"} in json.loads(printed)["notes"]
+    command = DashboardCommand()
+    try:
+        assert fetch(command.url + "api/report/daily")[2].decode() == printed
+    finally:
+        assert command.stop() == 0
