@@ -101,7 +101,9 @@ def write_usage(claude_dir: Path, home: Path, now: datetime) -> list[Request]:
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(
-        "".join(
+        # A daemon's sweep every 5 s backs up its file watch in the live-update test.
+        "sweep_interval_seconds = 5\n"
+        + "".join(
             f'[prices."{model}"]\ninput = {inp}\noutput = {out}\n'
             for model, (inp, out) in PRICES.items()
         ),
