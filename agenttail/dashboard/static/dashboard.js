@@ -315,11 +315,11 @@ function renderTables(sessions, projects, tools, models) {
   }
 }
 
-function renderUnpriced(daily) {
+function renderUnpriced(report) {
   const element = $("#unpriced");
-  element.hidden = !daily.unpriced.length;
-  element.textContent = daily.unpriced.length
-    ? "Unpriced (no cost counted): " + daily.unpriced
+  element.hidden = !report.unpriced.length;
+  element.textContent = report.unpriced.length
+    ? "Unpriced (no cost counted): " + report.unpriced
       .map((m) => `${m.model} (${count(m.requests)} requests, ${count(m.total_tokens)} tokens)`)
       .join(", ")
     : "";
@@ -350,14 +350,13 @@ async function load() {
     const context = await getJson("/api/context");
     const bucket = { bucket: "day", by: stack };
     const today = { since: context.today, until: context.today };
-    const [series, day, week, month, blocks, daily, sessions, projects, tools, models, everyAgent,
+    const [series, day, week, month, blocks, sessions, projects, tools, models, everyAgent,
       everyProject, everyModel] = await Promise.all([
       getJson(reportUrl("series", bucket, true)),
       getJson(reportUrl("daily", today, false)),
       getJson(reportUrl("weekly", { since: context.week_start }, false)),
       getJson(reportUrl("monthly", { since: context.month_start }, false)),
       getJson(reportUrl("blocks", { since: context.yesterday }, false)),
-      getJson(reportUrl("daily", {}, true)),
       getJson(reportUrl("session", {}, true)),
       getJson(reportUrl("projects", {}, true)),
       getJson(reportUrl("tools", {}, true)),
@@ -375,7 +374,7 @@ async function load() {
     blockCard(blocks);
     $("#chart-title").textContent = `${metric === "cost" ? "Cost" : "Tokens"} per day by ${stack}`;
     stackedChart(series, metric);
-    renderUnpriced(daily);
+    renderUnpriced(models); // every report lists the window's unpriced models
     renderTables(sessions, projects, tools, models);
     setDownloads("today", "daily", today, false);
     setDownloads("week", "weekly", { since: context.week_start }, false);
