@@ -340,3 +340,18 @@ def test_notes_on_missing_tokens_reach_the_page_as_the_cli_prints_them(tmp_path:
         assert fetch(command.url + "api/report/daily")[2].decode() == printed
     finally:
         assert command.stop() == 0
+
+
+def test_serving_the_page_needs_no_server_extra() -> None:
+    """The daemon serves the page from its default install: the standard library's HTTP
+    server, none of the team server's packages."""
+    code = (
+        "import sys, agenttail.dashboard.launch, agenttail.dashboard.server, "
+        "agenttail.dashboard.cli\n"
+        "extra = ('starlette', 'uvicorn', 'psycopg', 'psycopg_pool', 'msgspec')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in extra))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
