@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -175,7 +176,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
 
         self._with_errors(answer)
 
-    def _with_errors(self, answer: Any) -> None:
+    def _with_errors(self, answer: Callable[[], None]) -> None:
         """Bad parameters are a 400 naming them; an unusable store a 503 saying why."""
         from agenttail.report import ReportError
 
