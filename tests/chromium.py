@@ -32,6 +32,7 @@ FLAGS = (
     "--disable-default-apps",
     "--disable-extensions",
     "--mute-audio",
+    "--hide-scrollbars",
     "--remote-debugging-port=0",
 )
 
