@@ -355,3 +355,19 @@ def test_serving_the_page_needs_no_server_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_stale_url_left_by_a_killed_daemon_is_not_used(usage: list[Request], home: Path) -> None:
+    """A daemon killed with SIGKILL leaves dashboard.json behind; nothing answers there, so
+    the command serves the page itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    (home / "dashboard.json").write_text(json.dumps({"url": gone, "pid": 1}), encoding="utf-8")
+    command = DashboardCommand()
+    try:
+        assert URL_LINE.match(command.url) and command.url != gone
+        assert fetch(command.url + "api/health")[0] == 200  # serving: its notice is written
+    finally:
+        assert command.stop() == 0
+    assert "serving the dashboard here" in command.stderr
