@@ -271,6 +271,23 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class RecentEvent:
+    """One recent event of any session, for the live view: a model request or a failed tool
+    call."""
+
+    kind: str
+    ts_ms: int
+    agent: str
+    session_id: str
+    project: str | None
+    model: str | None  # None for a tool call
+    tool: str | None  # None for a request
+    duration_ms: float | None
+    error_class: str | None
+    usage: Usage  # one request's tokens and cost (zero for a tool call)
+
+
+@dataclass(frozen=True, slots=True)
 class Activity:
     """Usage in one whole UTC hour (or a finer slice), for 5-hour blocks."""
 
@@ -325,6 +342,16 @@ class Analytics(Protocol):
 
     def session_timeline(self, session_id: str) -> list[TimelineEvent]:
         """Every counted event of one session (a unique prefix of its id), in time order."""
+        ...
+
+    def latest_requests(self, query: Query, limit: int) -> list[RecentEvent]:
+        """The newest measured model requests in the window, newest first, custom prices
+        applied."""
+        ...
+
+    def latest_tool_failures(self, query: Query, limit: int) -> list[RecentEvent]:
+        """The newest failed tool calls in the window (an unknown outcome is no failure),
+        newest first; the model filter does not apply."""
         ...
 
     def activity(self, query: Query) -> list[Activity]:

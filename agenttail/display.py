@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from agenttail.analytics import Usage
+from agenttail.events import NANOS_PER_USD
+
 _UNITS = (("k", 1_000), ("M", 1_000_000), ("B", 1_000_000_000), ("T", 1_000_000_000_000))
 
 
@@ -20,6 +23,15 @@ def compact_number(value: int) -> str:
         if abs(float(text)) < 1000 or unit == _UNITS[-1][0]:
             return text + unit
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def dollars(usage: Usage, digits: int = 2) -> str:
+    """``$1.23``; "unpriced" when no request has a price (never $0), and a ``*`` when some
+    requests are left out of the sum."""
+    if usage.requests and usage.unpriced_requests == usage.requests:
+        return "unpriced"
+    partial = "*" if usage.unpriced_requests else ""
+    return f"${usage.cost_nusd / NANOS_PER_USD:,.{digits}f}{partial}"
 
 
 def compact_bytes(value: int) -> str:

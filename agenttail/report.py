@@ -610,6 +610,34 @@ def blocks_report(
     return _with_unpriced(data, analytics, options)
 
 
+PLAN_AGENT = "claude_code"  # 5-hour blocks are Claude's plan windows
+
+
+def today_options(tz: tzinfo, now_ms: int, prices: dict[str, ModelPrice]) -> ReportOptions:
+    """Every agent's usage since local midnight."""
+    return ReportOptions(Window(tz, since=_local_day(now_ms, tz)), prices=prices)
+
+
+def active_block(
+    analytics: Analytics, tz: tzinfo, now_ms: int, prices: dict[str, ModelPrice]
+) -> dict[str, Any] | None:
+    """Claude Code's active 5-hour block as ``report blocks`` shows it, or None.
+
+    Blocks chain from the window's first request; a day back is enough to find the active one.
+    """
+    recent = ReportOptions(
+        Window(tz, since=_local_day(now_ms, tz) - timedelta(days=1)),
+        agents=(PLAN_AGENT,),
+        prices=prices,
+    )
+    blocks = blocks_report(analytics, recent, now_ms)["blocks"]
+    return next((block for block in blocks if block["active"]), None)
+
+
+def _local_day(now_ms: int, tz: tzinfo) -> date:
+    return datetime.fromtimestamp(now_ms / 1000, tz).date()
+
+
 def _burn(
     tokens: int, cost: float | None, span: tuple[int, int], remaining_ms: int
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

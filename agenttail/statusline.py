@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from agenttail.analytics import Analytics, ModelPrice, Usage, price_usage
-from agenttail.events import NANOS_PER_USD
+from agenttail.display import dollars
 
 FALLBACK = "agenttail: no usage data"
-CLAUDE_AGENT = "claude_code"  # 5-hour blocks are Claude's plan windows
 
 # Context window by model family (first matching prefix wins), in tokens. Claude's standard
 # window is 200k (the 1M beta is opt-in per request and not recorded); the hook's own
@@ -63,12 +62,6 @@ def context_window(model: str | None) -> int | None:
     return None
 
 
-def _dollars(usage: Usage) -> str:
-    if usage.requests and usage.unpriced_requests == usage.requests:
-        return "unpriced"
-    return f"${usage.cost_nusd / NANOS_PER_USD:.2f}"
-
-
 def _duration(ms: int) -> str:
     minutes = max(ms, 0) // 60_000
     return f"{minutes // 60}h{minutes % 60:02d}m"
@@ -83,7 +76,7 @@ def status_line(
 ) -> str:
     """``session $x · today $y · block $z/h 1h23m left · ctx 42%`` (parts it cannot know are
     left out)."""
-    from agenttail.report import ReportOptions, Window, blocks_report
+    from agenttail.report import active_block, today_options
 
     parts: list[str] = []
     if hook.session_id:
@@ -94,21 +87,15 @@ def status_line(
         session = sum(
             (price_usage(model, usage, prices) for model, usage in per_model.items()), Usage()
         )
-        parts.append(f"session {_dollars(session)}")
+        parts.append(f"session {dollars(session)}")
         contexts = [e.context_tokens for e in events if e.context_tokens]
         window = hook.window_tokens or context_window(hook.model)
         if contexts and window:
             parts.append(f"ctx {round(100 * contexts[-1] / window)}%")
-    day = datetime.fromtimestamp(now_ms / 1000, tz).date()
-    today_options = ReportOptions(Window(tz, since=day), prices=prices)
-    today = sum((row.usage for row in analytics.usage(today_options.query)), Usage())
-    parts.insert(1 if hook.session_id else 0, f"today {_dollars(today)}")
-    # Blocks chain from the first request; a day back is enough to find the active one.
-    recent = ReportOptions(
-        Window(tz, since=day - timedelta(days=1)), agents=(CLAUDE_AGENT,), prices=prices
-    )
-    blocks = blocks_report(analytics, recent, now_ms)["blocks"]
-    active = next((b for b in blocks if b["active"]), None)
+    today_query = today_options(tz, now_ms, prices).query
+    today = sum((row.usage for row in analytics.usage(today_query)), Usage())
+    parts.insert(1 if hook.session_id else 0, f"today {dollars(today)}")
+    active = active_block(analytics, tz, now_ms, prices)
     if active is not None:
         end_ms = int(datetime.fromisoformat(active["end"]).timestamp() * 1000)
         left = _duration(end_ms - now_ms)

@@ -550,6 +550,46 @@ def test_activity_slices_and_exact_span(analytics: Analytics) -> None:
     assert analytics.activity_span(Query(agents=("nobody",))) is None
 
 
+def _newest_first(events: Sequence[MetricEvent]) -> list[MetricEvent]:
+    return sorted(events, key=lambda e: (e.ts_ms, e.event_id), reverse=True)
+
+
+def test_latest_requests_newest_first_with_their_own_numbers(analytics: Analytics) -> None:
+    latest = analytics.latest_requests(Query(), 4)
+    expected = _newest_first(REQUESTS)[:4]  # the estimate is never among them
+    assert [(r.ts_ms, r.agent, r.session_id, r.model) for r in latest] == [
+        (e.ts_ms, e.agent, e.session_id, e.model) for e in expected
+    ]
+    assert [r.usage for r in latest] == [expected_usage([e]) for e in expected]
+    assert [r.duration_ms for r in latest] == [e.duration_ms for e in expected]
+    assert {r.kind for r in latest} == {"llm_request"} and {r.tool for r in latest} == {None}
+    # Filters and the window apply; an unpriced request stays unpriced, a custom price wins.
+    beta = analytics.latest_requests(
+        Query(agents=("claude_code",), until_ms=ms("2026-11-04T00:00:00")), 3
+    )
+    expected_beta = _newest_first([e for e in REQUESTS if e.session_id == "s-beta"])[:3]
+    assert [r.ts_ms for r in beta] == [e.ts_ms for e in expected_beta]
+    assert beta[0].model == MYSTERY and beta[0].usage.unpriced_requests == 1
+    price = ModelPrice.per_million_usd(1, 2, 0, 0)
+    (priced,) = analytics.latest_requests(Query(models=(MYSTERY,), prices={MYSTERY: price}), 1)
+    newest = expected_beta[0]
+    assert priced.usage.cost_nusd == newest.input_tokens * 1000 + newest.output_tokens * 2000
+    assert priced.usage.unpriced_requests == 0
+    assert analytics.latest_requests(Query(), 0) == []
+
+
+def test_latest_tool_failures_are_failed_calls_only(analytics: Analytics) -> None:
+    failed = _newest_first([e for e in TOOLS if e.ok is False])
+    latest = analytics.latest_tool_failures(Query(models=(SONNET,)), 10)  # no model on tools
+    assert [(r.ts_ms, r.tool, r.agent, r.session_id, r.duration_ms) for r in latest] == [
+        (e.ts_ms, e.tool_name, e.agent, e.session_id, e.duration_ms) for e in failed
+    ]
+    assert {r.usage for r in latest} == {Usage()}
+    window = Query(since_ms=failed[1].ts_ms, until_ms=failed[0].ts_ms)
+    assert [r.ts_ms for r in analytics.latest_tool_failures(window, 10)] == [failed[1].ts_ms]
+    assert analytics.latest_tool_failures(Query(agents=("copilot",)), 10) == []
+
+
 def test_empty_store_answers_empty(tmp_path: Path) -> None:
     for factory in IMPLEMENTATIONS.values():
         for empty in factory(tmp_path / "empty", []):
@@ -558,3 +598,5 @@ def test_empty_store_answers_empty(tmp_path: Path) -> None:
             assert empty.sessions(Query()) == []
             assert empty.tool_stats(Query()) == []
             assert empty.activity_span(Query()) is None
+            assert empty.latest_requests(Query(), 5) == []
+            assert empty.latest_tool_failures(Query(), 5) == []

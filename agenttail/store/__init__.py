@@ -246,6 +246,11 @@ class Store:
         """Rows as dicts, without importing sqlite-utils (keeps report start-up short)."""
         return rows(self.conn, sql, params)
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the store (SQLite's
+        ``PRAGMA data_version``): a live view polls it without reading any table."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     def table_names(self) -> list[str]:
         return [r["name"] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
 

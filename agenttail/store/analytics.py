@@ -26,6 +26,7 @@ from agenttail.analytics import (
     ModelStats,
     Percentiles,
     Query,
+    RecentEvent,
     SessionStats,
     TimelineEvent,
     TokenNote,
@@ -67,6 +68,44 @@ _REQUESTS = f"""SELECT ts_ms / {QUARTER_HOUR_MS} AS bucket, agent,
 
 def _usage(row: Mapping[str, Any]) -> Usage:
     return Usage(**{name: int(row[name] or 0) for name in _USAGE_SUMS})
+
+
+def _request_usage(row: Mapping[str, Any]) -> Usage:
+    """One stored request's tokens and cost (NULL cost: unpriced, never $0)."""
+    return Usage(
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cache_read_tokens=row["cache_read_tokens"],
+        cache_write_tokens=row["cache_write_tokens"],
+        reasoning_tokens=row["reasoning_tokens"],
+        requests=1,
+        cost_nusd=row["cost_nusd"] or 0,
+        unpriced_requests=int(row["cost_nusd"] is None),
+        recorded_cost_nusd=row["recorded_cost_nusd"] or 0,
+        recorded_requests=int(row["recorded_cost_nusd"] is not None),
+    )
+
+
+_EVENT_COLUMNS = (
+    "kind, ts_ms, agent, session_id, project, model, tool_name, duration_ms, error_class,"
+    " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,"
+    " cost_nusd, recorded_cost_nusd"
+)
+
+
+def _recent_event(row: Mapping[str, Any], usage: Usage) -> RecentEvent:
+    return RecentEvent(
+        kind=row["kind"],
+        ts_ms=row["ts_ms"],
+        agent=row["agent"],
+        session_id=row["session_id"],
+        project=_text(row["project"]),
+        model=_text(row["model"]),
+        tool=_text(row["tool_name"]),
+        duration_ms=row["duration_ms"],
+        error_class=row["error_class"],
+        usage=usage,
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -643,18 +682,7 @@ class SqliteAnalytics:
         ):
             usage = Usage()
             if row["kind"] == "llm_request" and not row["estimated"]:
-                usage = Usage(
-                    input_tokens=row["input_tokens"],
-                    output_tokens=row["output_tokens"],
-                    cache_read_tokens=row["cache_read_tokens"],
-                    cache_write_tokens=row["cache_write_tokens"],
-                    reasoning_tokens=row["reasoning_tokens"],
-                    requests=1,
-                    cost_nusd=row["cost_nusd"] or 0,
-                    unpriced_requests=int(row["cost_nusd"] is None),
-                    recorded_cost_nusd=row["recorded_cost_nusd"] or 0,
-                    recorded_requests=int(row["recorded_cost_nusd"] is not None),
-                )
+                usage = _request_usage(row)
             out.append(
                 TimelineEvent(
                     kind=row["kind"],
@@ -670,6 +698,30 @@ class SqliteAnalytics:
                 )
             )
         return out
+
+    # -- latest events (live view) ----------------------------------------------------------
+
+    def latest_requests(self, query: Query, limit: int) -> list[RecentEvent]:
+        where = _filters(query, time_column="ts_ms", slice_ms=1)
+        where.add("kind = 'llm_request' AND counted = 1 AND estimated = 0")
+        out = []
+        for row in self._latest(where, limit):
+            usage = price_usage(row["model"], _request_usage(row), query.prices)
+            out.append(_recent_event(row, usage))
+        return out
+
+    def latest_tool_failures(self, query: Query, limit: int) -> list[RecentEvent]:
+        where = _filters(query, time_column="ts_ms", slice_ms=1, model_column=None)
+        where.add("kind = 'tool_call' AND counted = 1 AND ok = 0")
+        return [_recent_event(row, Usage()) for row in self._latest(where, limit)]
+
+    def _latest(self, where: _Where, limit: int) -> Iterator[dict[str, Any]]:
+        """Newest first, walking the events time index backwards until ``limit`` rows match."""
+        return self._rows(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where.sql()} "
+            "ORDER BY ts_ms DESC, event_id DESC LIMIT ?",
+            [*where.params, max(limit, 0)],
+        )
 
     # -- activity (blocks) ------------------------------------------------------------------
 

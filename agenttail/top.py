@@ -1,0 +1,383 @@
+"""``agenttail top``: a live terminal view of today's cost per agent, the active 5-hour block,
+the latest requests and the latest tool failures.
+
+It only reads the store (never scans): twice a second it asks SQLite whether another connection
+committed (``PRAGMA data_version``, no table read) and redraws when one did, and every
+``interval`` seconds anyway (the clock moves the block's projection). On a terminal it draws on
+the alternate screen and quits on ``q`` or Ctrl-C, leaving the terminal as it found it; nothing
+but plain keys and standard escape codes, so it works over SSH and in tmux. When stdout is not
+a terminal it prints one plain frame every ``interval`` seconds instead.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sqlite3
+import sys
+import termios
+import time
+import tty
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from agenttail.analytics import Analytics, Dimension, ModelPrice, RecentEvent, Usage
+from agenttail.clock import now_ms
+from agenttail.display import dollars, unique_prefixes
+from agenttail.errors import AgenttailError
+from agenttail.paths import AppPaths
+from agenttail.report import active_block, today_options
+from agenttail.store import Store, store_problem
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+POLL_S = 0.5  # how often the store is asked whether anything was committed
+FAILURE_WINDOW_MS = 24 * 60 * 60 * 1000  # failures shown: the last day's (bounds the index walk)
+REQUEST_ROWS = 10
+FAILURE_ROWS = 5
+QUIT_KEYS = (b"q", b"Q")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Everything one screen shows, read at ``now_ms``."""
+
+    now_ms: int
+    tz: tzinfo
+    today: list[tuple[str, Usage]]  # per agent, largest cost first
+    block: dict[str, Any] | None  # as ``report blocks --json`` shows the active one
+    requests: list[RecentEvent]
+    failures: list[RecentEvent]
+    problem: str | None = None  # why the store could not be read just now
+
+
+def gather(analytics: Analytics, at_ms: int, tz: tzinfo, prices: dict[str, ModelPrice]) -> Frame:
+    today_query = today_options(tz, at_ms, prices).query
+    per_agent = [
+        (row.keys[Dimension.AGENT] or "unknown", row.usage)
+        for row in analytics.usage(today_query, (Dimension.AGENT,))
+    ]
+    per_agent.sort(key=lambda item: (-item[1].cost_nusd, -item[1].total_tokens, item[0]))
+    recent = replace(today_query, since_ms=None)
+    return Frame(
+        now_ms=at_ms,
+        tz=tz,
+        today=per_agent,
+        block=active_block(analytics, tz, at_ms, prices),
+        requests=analytics.latest_requests(recent, REQUEST_ROWS),
+        failures=analytics.latest_tool_failures(
+            replace(recent, since_ms=at_ms - FAILURE_WINDOW_MS), FAILURE_ROWS
+        ),
+    )
+
+
+# -- drawing ----------------------------------------------------------------------------------
+
+
+def _clock(ms: int, frame: Frame) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, frame.tz)
+    if moment.date() == datetime.fromtimestamp(frame.now_ms / 1000, frame.tz).date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _seconds(duration_ms: float | None) -> str:
+    return "" if duration_ms is None else f"{duration_ms / 1000:,.1f} s"
+
+
+def _hours_minutes(ms: int) -> str:
+    minutes = max(ms, 0) // 60_000
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _usd(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:,.2f}"
+
+
+def block_line(frame: Frame) -> str:
+    """``block 14:00-19:00 · $3.97 so far · $1.20/h · projected $8.50 · 2h03m left``."""
+    block = frame.block
+    if block is None:
+        return "block: none active (no Claude Code request in the last 5 hours)"
+    start, end = (
+        datetime.fromisoformat(block[key]).astimezone(frame.tz) for key in ("start", "end")
+    )
+    parts = [
+        f"block {start:%H:%M}-{end:%H:%M}",
+        f"{_usd(block['cost_usd'])} so far",
+    ]
+    burn, projection = block["burn_rate"], block["projection"]
+    if burn is not None and projection is not None:
+        rate = burn["cost_per_hour"]
+        parts.append(
+            f"${rate:,.2f}/h" if rate is not None else f"{burn['tokens_per_hour']:,.0f} tokens/h"
+        )
+        parts.append(f"projected {_usd(projection['cost_usd'])}")
+    left_ms = int(end.timestamp() * 1000) - frame.now_ms
+    parts.append(f"{_hours_minutes(left_ms)} left")
+    return " · ".join(parts)
+
+
+def render(frame: Frame, *, live: bool) -> RenderableType:
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    def table(title: str, *columns: tuple[str, bool]) -> Table:
+        grid = Table(
+            title=title,
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        for header, right in columns:
+            grid.add_column(header, justify="right" if right else "left", no_wrap=True)
+        return grid
+
+    now = datetime.fromtimestamp(frame.now_ms / 1000, frame.tz)
+    header = f"agenttail top · {now:%Y-%m-%d %H:%M:%S %Z}" + (" · q quits" if live else "")
+    parts: list[RenderableType] = [Text(header, style="bold")]
+    if frame.problem:
+        parts.append(Text(frame.problem, style="bold red"))
+    total = sum((usage for _agent, usage in frame.today), Usage())
+    parts.append(
+        Text(
+            f"today {dollars(total)} · {total.requests:,} requests · {total.total_tokens:,} tokens"
+        )
+    )
+    parts.append(Text(block_line(frame)))
+    today = table(
+        "today per agent", ("agent", False), ("requests", True), ("tokens", True), ("cost", True)
+    )
+    for agent, usage in frame.today:
+        today.add_row(agent, f"{usage.requests:,}", f"{usage.total_tokens:,}", dollars(usage))
+    if not frame.today:
+        today.add_row("(no requests yet today)", "", "", "")
+    parts.extend((Text(""), today))
+    latest = table(
+        "latest requests",
+        ("time", False),
+        ("agent", False),
+        ("model", False),
+        ("tokens", True),
+        ("cost", True),
+        ("duration", True),
+    )
+    for event in frame.requests:
+        latest.add_row(
+            _clock(event.ts_ms, frame),
+            event.agent,
+            (event.model or "unknown")[:32],
+            f"{event.usage.total_tokens:,}",
+            dollars(event.usage, digits=4),
+            _seconds(event.duration_ms),
+        )
+    parts.extend((Text(""), latest))
+    failures = table(
+        "tool failures (last 24 h)",
+        ("time", False),
+        ("agent", False),
+        ("tool", False),
+        ("session", False),
+        ("duration", True),
+    )
+    sessions = unique_prefixes(event.session_id for event in frame.failures)
+    for event in frame.failures:
+        failures.add_row(
+            _clock(event.ts_ms, frame),
+            event.agent,
+            (event.tool or "unknown")[:32],
+            sessions[event.session_id],
+            _seconds(event.duration_ms),
+        )
+    if not frame.failures:
+        failures.add_row("none", "", "", "", "")
+    parts.extend((Text(""), failures))
+    return Group(*parts)
+
+
+# -- the store, watched -----------------------------------------------------------------------
+
+
+class StoreWatch:
+    """The store opened read-only, opened again when the file is replaced (the daemon rebuilds
+    a damaged store), with a cheap question: was anything committed since the last look?"""
+
+    def __init__(self, paths: AppPaths) -> None:
+        self.paths = paths
+        self.store: Store | None = None
+        self._identity: tuple[int, int] | None = None
+        self._version: int | None = None
+
+    def _file(self) -> tuple[int, int] | None:
+        try:
+            stat = self.paths.database.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_dev, stat.st_ino) if stat.st_size else None
+
+    def changed(self) -> bool:
+        identity = self._file()
+        if identity != self._identity or self.store is None:
+            self.close()
+            self._identity = identity
+            if identity is not None:
+                self.store = Store(self.paths.database, readonly=True)
+            return True
+        version = self.store.data_version()
+        changed, self._version = version != self._version, version
+        return changed
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self._version = None
+
+    def frame(self, tz: tzinfo, prices: dict[str, ModelPrice]) -> Frame:
+        from agenttail.store.analytics import SqliteAnalytics
+
+        return gather(SqliteAnalytics(self.store), now_ms(), tz, prices)
+
+
+def _safe_frame(watch: StoreWatch, tz: tzinfo, prices: dict[str, ModelPrice]) -> Frame:
+    """A frame, or an empty one saying why the store cannot be read just now (the view keeps
+    running: the daemon may be rebuilding it)."""
+    try:
+        watch.changed()
+        return watch.frame(tz, prices)
+    except sqlite3.Error as exc:
+        watch.close()
+        problem = str(store_problem(exc, watch.paths.database))
+    except AgenttailError as exc:
+        watch.close()
+        problem = str(exc)
+    return Frame(now_ms(), tz, [], None, [], [], problem=problem)
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def run_top(
+    paths: AppPaths,
+    tz: tzinfo,
+    prices: dict[str, ModelPrice],
+    *,
+    once: bool,
+    interval: float,
+) -> int:
+    """Exit status 0 however it ends (q, Ctrl-C, a closed pipe)."""
+    from rich.console import Console
+
+    paths.check_readable()
+    watch = StoreWatch(paths)
+    try:
+        if once or not sys.stdout.isatty():
+            console = Console(highlight=False)
+            while True:
+                console.print(render(_frame_or_fail(watch, tz, prices), live=False))
+                if once:
+                    return 0
+                sys.stdout.flush()
+                time.sleep(interval)
+                console.print()
+        _live(Console(highlight=False), watch, tz, prices, interval)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    finally:
+        watch.close()
+
+
+def _frame_or_fail(watch: StoreWatch, tz: tzinfo, prices: dict[str, ModelPrice]) -> Frame:
+    """Plain frames report an unreadable store the way every report does (one line, exit
+    code); the live view shows it on screen and keeps trying."""
+    try:
+        watch.changed()
+        return watch.frame(tz, prices)
+    except sqlite3.Error as exc:
+        raise store_problem(exc, watch.paths.database) from None
+
+
+def _live(
+    console: Console,
+    watch: StoreWatch,
+    tz: tzinfo,
+    prices: dict[str, ModelPrice],
+    interval: float,
+) -> None:
+    from rich.live import Live
+
+    with (
+        _keys() as pressed,
+        Live(
+            render(_safe_frame(watch, tz, prices), live=True),
+            console=console,
+            screen=True,
+            auto_refresh=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as live,
+    ):
+        drawn = time.monotonic()
+        while True:
+            if pressed(POLL_S):
+                return
+            stale = time.monotonic() - drawn >= interval
+            try:
+                changed = watch.changed()
+            except sqlite3.Error:
+                changed = True  # _safe_frame says what went wrong
+            if changed or stale:
+                live.update(render(_safe_frame(watch, tz, prices), live=True), refresh=True)
+                drawn = time.monotonic()
+
+
+@contextmanager
+def _keys() -> Iterator[Callable[[float], bool]]:
+    """``pressed(timeout)``: waits up to ``timeout`` seconds and tells whether a quit key came.
+
+    Keys are read one at a time without echo (cbreak: Ctrl-C still interrupts); the terminal's
+    settings are restored on the way out, however it is left. Without a terminal on stdin
+    it only waits.
+    """
+    if not sys.stdin.isatty():
+
+        def wait(timeout: float) -> bool:
+            time.sleep(timeout)
+            return False
+
+        yield wait
+        return
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+
+    def pressed(timeout: float) -> bool:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return False
+        data = os.read(fd, 64)
+        return not data or any(key in data for key in QUIT_KEYS)
+
+    try:
+        tty.setcbreak(fd)
+        yield pressed
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _quiet_stdout() -> None:
+    """After the reader of a pipe left: no second error when Python flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
