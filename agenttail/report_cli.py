@@ -280,6 +280,7 @@ def agents_command(**params: Any) -> None:
 @report.command("series")
 @_common
 @_click_options(REPORTS["series"].params)
+@click.option("--chart", is_flag=True, help="A bar chart per period and group under the table.")
 def series_command(**params: Any) -> None:
     """Usage (tool calls with --by tool) per period and group."""
     by = params["by"]
@@ -302,6 +303,11 @@ def series_command(**params: Any) -> None:
                 ("$", cost_cell, True),
             ]
         _table(first + rest, data["series"], None)
+        if params.get("chart"):
+            from agenttail.report_chart import print_chart
+
+            bars = [{**row, "bar": f"{row['period']} {row['key']}"} for row in data["series"]]
+            print_chart(bars, "bar", per=f"{params['bucket']} and {by}")
 
     _run(params, "series", printer)
 
