@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import sqlite3
 import sys
 import termios
@@ -122,7 +123,21 @@ def block_line(frame: Frame) -> str:
     return " · ".join(parts)
 
 
-def render(frame: Frame, *, live: bool) -> RenderableType:
+def _fitted(frame: Frame, height: int | None) -> tuple[list[RecentEvent], list[RecentEvent]]:
+    """The latest requests and failures that fit a live screen of ``height`` lines with
+    everything else on it (a third of the free lines at most for failures, at least one row
+    each); all of them in a plain frame."""
+    if height is None:
+        return frame.requests, frame.failures
+    # Header, today and block lines (one spare for a wrapped block line), three blank lines,
+    # three table heads of three lines, and the agent rows.
+    free = height - 16 - bool(frame.problem) - max(len(frame.today), 1)
+    failures = frame.failures[: max(free // 3, 1)]
+    return frame.requests[: max(free - max(len(failures), 1), 1)], failures
+
+
+def render(frame: Frame, *, height: int | None = None) -> RenderableType:
+    """The frame; ``height`` is the live screen's (rows are cut to fit), None for plain text."""
     from rich import box
     from rich.console import Group
     from rich.table import Table
@@ -142,7 +157,9 @@ def render(frame: Frame, *, live: bool) -> RenderableType:
         return grid
 
     now = datetime.fromtimestamp(frame.now_ms / 1000, frame.tz)
-    header = f"agenttail top · {now:%Y-%m-%d %H:%M:%S %Z}" + (" · q quits" if live else "")
+    header = f"agenttail top · {now:%Y-%m-%d %H:%M:%S %Z}" + (
+        " · q quits" if height is not None else ""
+    )
     parts: list[RenderableType] = [Text(header, style="bold")]
     if frame.problem:
         parts.append(Text(frame.problem, style="bold red"))
@@ -170,7 +187,8 @@ def render(frame: Frame, *, live: bool) -> RenderableType:
         ("cost", True),
         ("duration", True),
     )
-    for event in frame.requests:
+    requests, failures_shown = _fitted(frame, height)
+    for event in requests:
         latest.add_row(
             _clock(event.ts_ms, frame),
             event.agent,
@@ -188,8 +206,8 @@ def render(frame: Frame, *, live: bool) -> RenderableType:
         ("session", False),
         ("duration", True),
     )
-    sessions = unique_prefixes(event.session_id for event in frame.failures)
-    for event in frame.failures:
+    sessions = unique_prefixes(event.session_id for event in failures_shown)
+    for event in failures_shown:
         failures.add_row(
             _clock(event.ts_ms, frame),
             event.agent,
@@ -282,7 +300,7 @@ def run_top(
         if once or not sys.stdout.isatty():
             console = Console(highlight=False)
             while True:
-                console.print(render(_frame_or_fail(watch, tz, prices), live=False))
+                console.print(render(_frame_or_fail(watch, tz, prices)))
                 if once:
                     return 0
                 sys.stdout.flush()
@@ -318,29 +336,39 @@ def _live(
 ) -> None:
     from rich.live import Live
 
-    with (
-        _keys() as pressed,
-        Live(
-            render(_safe_frame(watch, tz, prices), live=True),
-            console=console,
-            screen=True,
-            auto_refresh=False,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        ) as live,
-    ):
-        drawn = time.monotonic()
-        while True:
-            if pressed(POLL_S):
-                return
-            stale = time.monotonic() - drawn >= interval
-            try:
-                changed = watch.changed()
-            except sqlite3.Error:
-                changed = True  # _safe_frame says what went wrong
-            if changed or stale:
-                live.update(render(_safe_frame(watch, tz, prices), live=True), refresh=True)
-                drawn = time.monotonic()
+    def draw() -> RenderableType:
+        # The terminal's own size, now: COLUMNS/LINES (which rich would prefer) are a snapshot
+        # from the shell's start, and the screen may have been resized since.
+        console.size = os.get_terminal_size(sys.stdout.fileno())
+        return render(_safe_frame(watch, tz, prices), height=console.height)
+
+    resized: list[bool] = []
+    previous = signal.signal(signal.SIGWINCH, lambda _signum, _frame: resized.append(True))
+    try:
+        with (
+            _keys() as pressed,
+            Live(
+                draw(),
+                console=console,
+                screen=True,
+                auto_refresh=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            ) as live,
+        ):
+            drawn = time.monotonic()
+            while not pressed(POLL_S):
+                stale = resized or time.monotonic() - drawn >= interval
+                try:
+                    changed = watch.changed()
+                except sqlite3.Error:
+                    changed = True  # the frame says what went wrong
+                if changed or stale:
+                    resized.clear()
+                    live.update(draw(), refresh=True)
+                    drawn = time.monotonic()
+    finally:
+        signal.signal(signal.SIGWINCH, previous)
 
 
 @contextmanager

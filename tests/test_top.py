@@ -170,7 +170,7 @@ def check_frame(
     assert [number(tokens) for _time, tokens, _cost in rows][:1] == [expected.newest.tokens]
     assert number(rows[0][2]) == pytest.approx(expected.newest.cost, abs=0.00005)
     assert len(rows) == expected.stored  # one row per stored request
-    assert [m["tool"] for m in FAILURE_ROW.finditer(screen)] == tools
+    assert [m["tool"] for m in FAILURE_ROW.finditer(screen)] == tools, screen
 
 
 # -- tmux -------------------------------------------------------------------------------------
@@ -267,9 +267,13 @@ def test_top_in_tmux_follows_the_store_and_quits_cleanly(workload: Workload, pan
     assert "icanon" in settings and "echo" in settings  # line editing and echo are back
 
 
-def test_ctrl_c_quits_without_a_traceback(workload: Workload, pane: Pane) -> None:
+def test_a_small_terminal_shows_every_part_and_ctrl_c_quits(workload: Workload, pane: Pane) -> None:
+    pane.tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")
     pane.keys(f"{TOP}; echo top-exit=$?", "Enter")
-    pane.wait_for(lambda s: HEADER in s and "Bash" in s)
+    screen = pane.wait_for(lambda s: HEADER in s and "Bash" in s)
+    assert screen.splitlines()[0].startswith(HEADER)  # nothing scrolled off the top
+    assert len(REQUEST_ROW.findall(screen)) == 2 and len(FAILURE_ROW.findall(screen)) == 2
+    assert all(len(line) <= 80 for line in screen.splitlines())
     pane.keys("C-c")
     screen = pane.wait_for(lambda s: EXIT.search(s) is not None)
     assert EXIT.findall(screen) == ["0"] and "Traceback" not in screen
