@@ -131,7 +131,7 @@ def _fitted(frame: Frame, height: int | None) -> tuple[list[RecentEvent], list[R
         return frame.requests, frame.failures
     # Header, today and block lines (one spare for a wrapped block line), three blank lines,
     # three table heads of three lines, and the agent rows.
-    free = height - 16 - bool(frame.problem) - max(len(frame.today), 1)
+    free = height - 16 - max(len(frame.today), 1)
     failures = frame.failures[: max(free // 3, 1)]
     return frame.requests[: max(free - max(len(failures), 1), 1)], failures
 
@@ -161,8 +161,9 @@ def render(frame: Frame, *, height: int | None = None) -> RenderableType:
         " · q quits" if height is not None else ""
     )
     parts: list[RenderableType] = [Text(header, style="bold")]
-    if frame.problem:
+    if frame.problem:  # no numbers rather than zeros that look true
         parts.append(Text(frame.problem, style="bold red"))
+        return Group(*parts)
     total = sum((usage for _agent, usage in frame.today), Usage())
     parts.append(
         Text(

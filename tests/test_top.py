@@ -119,7 +119,7 @@ class Workload:
             ),
             requests=sum(1 for t in times if t.date() == self.now.date()),
             so_far=total,
-            burn_per_hour=total / ((last - first).total_seconds() / 3600),
+            burn_per_hour=total / max((last - first).total_seconds() / 3600, 1e-9),
             block_end=first.replace(minute=0, second=0) + timedelta(hours=5),
             newest=self.requests[times.index(last)],
             stored=len(self.requests),
@@ -192,6 +192,7 @@ class Pane:
             str(height),
             "env PS1='$ ' sh",
         )
+        self.wait_for(lambda s: s.startswith("$"))  # the shell is ready for keys
 
     def tmux(self, *args: str) -> str:
         done = subprocess.run(
@@ -239,7 +240,7 @@ def pane(tmp_path: Path) -> Iterator[Pane]:
 
 
 TOP = f"{sys.executable} -m agenttail top --interval 60"  # redraws come from data_version
-EXIT = re.compile(r"^top-exit=(\d+)$", re.MULTILINE)  # the shell's echo after top returns
+EXIT = re.compile(r"top-exit=(\d+)")  # the shell's echo after top returns (not the command)
 
 
 def test_top_in_tmux_follows_the_store_and_quits_cleanly(workload: Workload, pane: Pane) -> None:
@@ -278,6 +279,25 @@ def test_a_small_terminal_shows_every_part_and_ctrl_c_quits(workload: Workload, 
     screen = pane.wait_for(lambda s: EXIT.search(s) is not None)
     assert EXIT.findall(screen) == ["0"] and "Traceback" not in screen
     assert (pane.flag("alternate_on"), pane.flag("cursor_flag")) == ("0", "1")
+
+
+def test_a_damaged_store_is_named_on_screen_until_the_scan_rebuilds_it(
+    claude_dir: Path, home: Path, pane: Pane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    load = Workload(claude_dir, home, datetime.now(UTC).replace(microsecond=0))
+    home.joinpath("agenttail.db").write_bytes(b"not a database " * 400)
+    pane.keys(f"{TOP}; echo top-exit=$?", "Enter")
+    screen = pane.wait_for(lambda s: "is damaged" in s)
+    assert "today $" not in screen  # no zeros that look like numbers
+    load.add(FIRST[0], "Bash")  # the scan moves the damaged file aside and rebuilds the store
+    screen = pane.wait_for(lambda s: TODAY.search(s) is not None, timeout=20)
+    assert "is damaged" not in screen
+    assert number(TODAY.search(screen)["cost"]) == pytest.approx(  # type: ignore[index]
+        load.expected().today, abs=0.005
+    )
+    pane.keys("q")
+    assert EXIT.findall(pane.wait_for(lambda s: EXIT.search(s) is not None)) == ["0"]
 
 
 # -- not a terminal ---------------------------------------------------------------------------
