@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "scan": "agenttail.daemon_cli:scan",
     "status": "agenttail.status_cli:status",
     "statusline": "agenttail.statusline_cli:statusline",
+    "top": "agenttail.top_cli:top",
     "report": "agenttail.report_cli:report",
     "service": "agenttail.service_cli:service",
     "config": "agenttail.service_cli:config_group",
