@@ -201,3 +201,41 @@ def test_copilot_counts_each_request_once_from_its_chat_file_and_transcript(
     assert row["tool_calls"] == sum(tools_per_request)
     by_run = sorted(_shape(runs))
     assert by_run == sorted((1, tools) for tools in tools_per_request)
+
+
+# -- Continue: a session document (usage is one session total) -------------------------------
+
+
+def test_continue_turns_are_its_user_messages_though_usage_is_a_session_total(
+    tmp_path: Path,
+) -> None:
+    """Continue declares ``records_turns = False``: its usage total spans every turn and
+    carries no run, but each user message is a turn and its tool calls sit in it."""
+    env, root = _home("continue", tmp_path)
+    session = "continue-turns"
+    tools_per_turn = [2, 0, 1]
+    history: list[dict[str, Any]] = []
+    for turn, tools in enumerate(tools_per_turn):
+        history.append({"message": {"role": "user", "content": "question"}, "contextItems": []})
+        calls = [
+            {"id": f"call-{turn}-{n}", "type": "function", "function": {"name": "read_file"}}
+            for n in range(tools)
+        ]
+        history.append({"message": {"role": "assistant", "content": "ok", "toolCalls": calls}})
+    document = {
+        "sessionId": session,
+        "workspaceDirectory": "/work/repo",
+        "history": history,
+        "usage": {"promptTokens": 900, "completionTokens": 90},
+    }
+    (root / "sessions").mkdir(parents=True)
+    (root / "sessions" / f"{session}.json").write_text(json.dumps(document))
+
+    row, runs = _reports(env, session)
+
+    assert row["turns"] == len(tools_per_turn)
+    assert row["requests"] == 1
+    turns = [run for run in runs if run["run_id"] is not None]
+    assert sorted(len(run["tools"]) for run in turns) == sorted(tools_per_turn)
+    (total,) = [run for run in runs if run["run_id"] is None]  # the session total
+    assert len(total["requests"]) == 1

@@ -23,7 +23,7 @@ from typing import Any
 
 from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.agents.function_calls import function_call_events
+from agenttail.agents.function_calls import function_call_events, user_turn_event
 from agenttail.events import (
     EventKind,
     MetricEvent,
@@ -62,7 +62,8 @@ def session_tokens(usage: dict[str, Any]) -> TokenCounts:
 def session_events(
     agent: str, document: dict[str, Any], fallback_id: str, ts_ms: int
 ) -> list[MetricEvent]:
-    """The session's usage total and its tool calls (all stamped ``ts_ms``)."""
+    """The session's usage total, its user turns and its tool calls (all stamped ``ts_ms``);
+    the total spans every turn, so it carries no run."""
     session_id = document.get("sessionId")
     if not isinstance(session_id, str) or not session_id:
         session_id = fallback_id
@@ -86,9 +87,15 @@ def session_events(
             )
         )
     history = document.get("history")
-    for item in history if isinstance(history, list) else []:
-        calls = as_dict(as_dict(item).get("message")).get("toolCalls")
-        events += function_call_events(agent, session_id, calls, ts_ms, common["project"])
+    run: str | None = None
+    for index, item in enumerate(history if isinstance(history, list) else []):
+        message = as_dict(as_dict(item).get("message"))
+        if message.get("role") == "user":  # no id: its place in the history names it
+            turn = user_turn_event(agent, session_id, index, ts_ms, common["project"])
+            run = turn.run_id
+            events.append(turn)
+        calls = message.get("toolCalls")
+        events += function_call_events(agent, session_id, calls, ts_ms, common["project"], run)
     return events
 
 

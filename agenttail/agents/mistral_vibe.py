@@ -21,7 +21,7 @@ from typing import Any
 
 from agenttail.agents.base import Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
-from agenttail.agents.function_calls import function_call_events
+from agenttail.agents.function_calls import function_call_events, user_turn_event
 from agenttail.events import (
     EventKind,
     MetricEvent,
@@ -91,15 +91,24 @@ def meta_events(records: Sequence[Record], context: AgentContext) -> list[Metric
 
 
 def message_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
-    """Tool calls of appended messages, stamped with the file's modification time."""
+    """User turns and tool calls of appended messages, stamped with the file's modification
+    time; a tool call carries the turn of the user message before it."""
     try:
         ts = int(context.stream.path.stat().st_mtime * 1000)
     except OSError:
         return []
     session_id = context.stream.session_id
+    state = context.state.data
     events: list[MetricEvent] = []
     for record in records:
-        events += function_call_events(AGENT, session_id, record.data.get("tool_calls"), ts)
+        message = record.data
+        key = message.get("message_id")
+        if message.get("role") == "user" and isinstance(key, str) and key:
+            turn = user_turn_event(AGENT, session_id, key, ts)
+            state["run_id"] = turn.run_id
+            events.append(turn)
+        run = state.get("run_id")
+        events += function_call_events(AGENT, session_id, message.get("tool_calls"), ts, None, run)
     return events
 
 
