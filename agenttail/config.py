@@ -46,6 +46,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("sweep_interval_seconds", int, 180, "seconds between full sweeps", 5, 86400),
     Option("workers", int, 2, "worker threads reading streams", 1, 16),
     Option(
+        "commit_interval_ms",
+        int,
+        1000,
+        "the daemon stores a steady stream of appends at most this often, in one transaction "
+        "(an append after a quiet spell at once; 0: every batch on its own)",
+        0,
+        60_000,
+    ),
+    Option(
         "max_line_bytes",
         int,
         8 * 1024 * 1024,

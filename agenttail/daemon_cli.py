@@ -64,10 +64,10 @@ def scan(as_json: bool) -> None:
     """One full pass over every agent's sessions, then exit."""
     from agenttail.agents.registry import configured_agents
     from agenttail.daemon.runner import Pipeline, drain
-    from agenttail.logs import configure_logging
+    from agenttail.lazy_log import configure_when_used
 
     paths, config = settings()
-    configure_logging("warning", paths.ensure().log_file, owner=False)
+    configure_when_used("warning", paths.ensure().log_file, owner=False)
     # One worker: two threads share the GIL and wait for each other's write lock (measured
     # ~25% slower); the daemon's `workers` setting is for its steady state.
     pipeline = Pipeline(paths, config, configured_agents(config), workers=1)

@@ -13,6 +13,8 @@ from typing import Any
 
 import structlog
 
+from agenttail.lazy_log import forget_pending
+
 SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
@@ -118,6 +120,7 @@ def configure_logging(
     The daemon ``owner``s the log file and rotates it; a CLI command only appends to it
     (reopening it when the daemon rotated it), so two processes never rotate one file.
     """
+    forget_pending()
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

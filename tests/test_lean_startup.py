@@ -18,6 +18,7 @@ import click
 import pytest
 
 from agenttail.cli import COMMANDS, main
+from agenttail.paths import AppPaths
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -37,8 +38,9 @@ HEAVY_FOR_READERS = (
     "opentelemetry",
     "google.protobuf",
 )
-# A no-op scan logs and loads plugins, but finds its schema current without sqlite-utils.
-HEAVY_FOR_NOOP_SCAN = ("sqlite_utils",)
+# A no-op scan loads plugins (the entry-point scan), but writes no log record (structlog and
+# its console stay unloaded) and finds its schema current without sqlite-utils.
+HEAVY_FOR_NOOP_SCAN = ("sqlite_utils", "structlog", "rich", "pygments")
 # Each command's own module; a command loads its own and none of the others.
 COMMAND_MODULES = tuple(sorted({target.split(":")[0] for target in COMMANDS.values()}))
 # Claude Code's hook runs `agenttail statusline` on every refresh: no CLI framework at all.
@@ -100,7 +102,7 @@ def test_status_json_starts_lean() -> None:
 
 
 @pytest.mark.usefixtures("scanned_store")
-def test_noop_scan_skips_sqlite_utils() -> None:
+def test_noop_scan_skips_sqlite_utils_and_structlog() -> None:
     names, stdout = imported_modules("scan", "--json")
     summary = json.loads(stdout)
     assert summary["discovered"] > 0 and summary["processed"] == 0  # nothing changed
@@ -140,3 +142,20 @@ def test_help_lists_every_command_with_its_short_help() -> None:
         words = command.get_short_help_str(limit=30).split()[:2]
         assert f"  {name} " in shown and " ".join(words) in shown, name
         assert f"agenttail {name}" in readme, f"README does not document `agenttail {name}`"
+
+
+def test_a_scan_that_has_something_to_say_still_logs_it(claude_dir: Path) -> None:
+    """Lazy logging drops nothing at or above the scan's level: a malformed line is a warning
+    on stderr and in the log file."""
+    shutil.copytree(FIXTURES / "claude-code", claude_dir)
+    transcript = next(claude_dir.rglob("*.jsonl"))
+    with transcript.open("a", encoding="utf-8") as handle:
+        handle.write("{not json\n")
+    names, _stdout = imported_modules("scan", "--json")
+    assert "structlog" in names
+    log_file = AppPaths.resolve().log_file
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    bad = [r for r in records if r["event"] == "bad_lines_skipped"]
+    assert [(r["level"], r["malformed"], r["path"]) for r in bad] == [
+        ("warning", 1, str(transcript))
+    ]

@@ -11,15 +11,14 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-import structlog
-
 from agenttail.agents.base import Agent
+from agenttail.lazy_log import LazyLogger
 
 if TYPE_CHECKING:
     from agenttail.config import Config
 
 ENTRY_POINT_GROUP = "agenttail.agents"
-log = structlog.stdlib.get_logger(__name__)
+log = LazyLogger(__name__)
 
 
 @cache

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import structlog
 
 from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
 from agenttail.events import EventKind, MetricEvent, TokenCounts, parse_iso_ms, stable_id
+from agenttail.lazy_log import LazyLogger
 from agenttail.pricing import cost_nusd
 from agenttail.readers.base import Record
 from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
@@ -34,7 +34,7 @@ REMAINDER = "remainder"
 THREAD_COLUMNS = ("id", "parent_id", "folder_paths", "updated_at", "data_type", "data")
 # Rows are upserted on every save with a new RFC 3339 ``updated_at`` (text: no numeric overlap).
 THREADS = RowQuery("threads", THREAD_COLUMNS, order=("updated_at", "id"), overlap=0)
-log = structlog.stdlib.get_logger(__name__)
+log = LazyLogger(__name__)
 
 
 class ThreadDataError(ValueError):

@@ -52,6 +52,7 @@ class Daemon:
         pipeline.workers.pause = self.pause
         self.keeper = StoreKeeper(pipeline.paths.database, on_rebuilt=self.request_sweep)
         pipeline.workers.keeper = self.keeper
+        pipeline.workers.pacer.interval_s = pipeline.config.get_int("commit_interval_ms") / 1000
 
     def _sweep_job(self) -> None:
         try:
@@ -102,11 +103,12 @@ class Daemon:
     def apply_config(self, config: Config) -> list[str]:
         """Take a reloaded config (SIGHUP); returns the changed keys that need a restart.
 
-        The sweep interval, the log level and every ``upload.*`` key apply at once.
+        The sweep and commit intervals, the log level and every ``upload.*`` key apply at once.
         """
         old = self.pipeline.config
         changed = [k for k in config.values if config.values[k] != old.values.get(k)]
         self.pipeline.config = config
+        self.pipeline.workers.pacer.interval_s = config.get_int("commit_interval_ms") / 1000
         interval = config.get_int("sweep_interval_seconds")
         if "sweep_interval_seconds" in changed and self.scheduler.running:
             self.scheduler.reschedule_job(

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import structlog
+from agenttail.lazy_log import LazyLogger
 
-log = structlog.stdlib.get_logger(__name__)
+log = LazyLogger(__name__)
 
 RETRY_S = 15.0
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)

@@ -11,19 +11,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import structlog
-
 from agenttail.agents.base import Agent, StreamRef
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.config import Config
 from agenttail.daemon.sweep import SweepCoordinator, SweepReport
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import Outcome, StreamProcessor, Workers
+from agenttail.lazy_log import LazyLogger
 from agenttail.paths import AppPaths
 from agenttail.readers.base import ReadLimits
 from agenttail.store import Store, store_problem
 
-log = structlog.stdlib.get_logger(__name__)
+log = LazyLogger(__name__)
 
 
 def limits_from(config: Config) -> ReadLimits:

@@ -17,11 +17,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import structlog
+from agenttail.lazy_log import LazyLogger
+from agenttail.store import STEADY_CHECKPOINT_PAGES, Store, is_damage, quarantine
 
-from agenttail.store import Store, is_damage, quarantine
-
-log = structlog.stdlib.get_logger(__name__)
+log = LazyLogger(__name__)
 
 Identity = tuple[int, int]
 
@@ -108,7 +107,7 @@ class StoreKeeper:
         """A writer on the current file, and the identity it was opened on."""
         with self._lock:
             self._ensure()
-            store = Store(self.path)
+            store = Store(self.path, checkpoint_pages=STEADY_CHECKPOINT_PAGES)
             return store, file_identity(self.path)
 
     def follow(self, store: Store, opened_on: Identity | None) -> tuple[Store, Identity | None]:

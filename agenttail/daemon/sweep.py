@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import structlog
-
 from agenttail.agents.base import Agent, DiscoveryProblem, discover
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import stat_or_none
+from agenttail.lazy_log import LazyLogger
 from agenttail.store import SessionRow
 
-log = structlog.stdlib.get_logger(__name__)
+log = LazyLogger(__name__)
 
 
 @dataclass

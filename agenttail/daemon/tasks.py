@@ -51,6 +51,12 @@ class TaskQueue:
             self._in_flight.add(key)
             return self._queued.pop(key)
 
+    def wait_pending(self, timeout: float | None = None) -> bool:
+        """Block until a task is queued (without taking it); False on timeout or close."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._closed or self._urgent or self._backlog, timeout)
+            return not self._closed and bool(self._urgent or self._backlog)
+
     def done(self, ref: StreamRef, *, again: bool = False) -> None:
         """Finish ``ref``; queue it once more if asked or if a hint arrived meanwhile."""
         key = ref.key
