@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -44,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from soak import Session, counted_requests
+from soak import Session, counted_requests, stop_daemon
 
 WARM_UP_S = 30.0
 IDLE_PROBES = 10
@@ -225,12 +224,7 @@ def main() -> int:
         stored = counted_requests(database)
     finally:
         visibility.stop.set()
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop_daemon(daemon)
         log.close()
     written_bytes = (io_end["write_bytes"] - io_end["cancelled_write_bytes"]) - (
         io_start["write_bytes"] - io_start["cancelled_write_bytes"]

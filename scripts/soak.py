@@ -137,6 +137,16 @@ def counted_requests(database: Path) -> int:
     return int(row[0])
 
 
+def stop_daemon(daemon: subprocess.Popen[bytes]) -> None:
+    """SIGTERM as a service manager sends it; killed after 30 s."""
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+
+
 def summarize(samples: list[tuple[float, int, float]]) -> dict[str, Any]:
     """Start (after warm-up), plateau (median of the second half), end, drift, per 1k lines."""
     settled = [s for s in samples if s[0] >= WARM_UP_S] or samples
@@ -210,12 +220,7 @@ def main() -> int:
         stored = counted_requests(work / "home" / "agenttail.db")
         cpu = proc.cpu_times()
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop_daemon(daemon)
         log.close()
     result = {
         "minutes": args.minutes,
