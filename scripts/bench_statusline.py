@@ -4,15 +4,20 @@
 
 Builds a store of synthetic events with ``bench_analytics.py``'s generator, then times
 (1) the line itself in process, at the moment of the store's last event (a busy session, an
-active block), and (2) the whole hook: a fresh ``python -m agenttail statusline`` process,
-interpreter start included. Medians of --runs. A benchmark, not a test: numbers go in the README.
+active block), and (2) the whole hook as Claude Code runs it: a fresh process of the installed
+``agenttail`` console script (``agenttail.entry``, which answers before click loads), beside
+``python -m agenttail statusline`` and a bare ``python -c pass``. Wall and CPU time, medians of
+--runs. The package is byte-compiled first, as an installed one is (the environment may set
+PYTHONDONTWRITEBYTECODE). A benchmark, not a test: numbers go in the README.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,19 +56,32 @@ def main() -> None:
 
     stdin = json.dumps({"session_id": last["session_id"], "model": {"id": hook.model}})
     env = {**os.environ, "AGENTTAIL_HOME": str(home)}
-    samples = []
-    for _ in range(args.runs):
+    import agenttail
+
+    compileall.compile_dir(Path(agenttail.__file__).parent, quiet=1)
+    console_script = str(Path(sys.executable).parent / "agenttail")
+    for label, command in (
+        ("bare interpreter (python -c pass)", [sys.executable, "-c", "pass"]),
+        ("whole hook (agenttail statusline)", [console_script, "statusline"]),
+        ("python -m agenttail statusline", [sys.executable, "-m", "agenttail", "statusline"]),
+    ):
+        wall, cpu = process_times(command, stdin, env, args.runs)
+        print(f"| {label} | {wall:.1f} ms | {cpu:.1f} ms CPU |")
+
+
+def process_times(
+    command: list[str], stdin: str, env: dict[str, str], runs: int
+) -> tuple[float, float]:
+    """Median wall and CPU (user + system) milliseconds of a fresh process."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "agenttail", "statusline"],
-            input=stdin,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        samples.append((time.perf_counter() - started) * 1000)
-    print(f"| whole hook process (python -m agenttail) | {statistics.median(samples):.1f} ms |")
+        subprocess.run(command, input=stdin, env=env, capture_output=True, text=True, check=True)
+        walls.append((time.perf_counter() - started) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 if __name__ == "__main__":
