@@ -47,12 +47,13 @@ def fetch(url: str, host: str | None = None) -> tuple[int, str, bytes]:
 
 
 class DashboardCommand:
-    """``agenttail dashboard --no-open`` in a subprocess; ``url`` is its first line."""
+    """``agenttail dashboard ARGS`` (default ``--no-open``) in a subprocess; ``url`` is its
+    first line."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agenttail", "dashboard", "--no-open", *args],
-            env=utc_env(),
+            [sys.executable, "-m", "agenttail", "dashboard", *(args or ("--no-open",))],
+            env=env or utc_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -82,7 +83,7 @@ def usage(claude_dir: Path, home: Path) -> list[Request]:
 
 @pytest.fixture
 def dashboard(usage: list[Request]) -> Iterator[DashboardCommand]:
-    command = DashboardCommand("--port", "0")
+    command = DashboardCommand("--no-open", "--port", "0")
     yield command
     assert command.stop() == 0, command.stderr
     assert "Traceback" not in command.stderr
@@ -371,3 +372,16 @@ def test_a_stale_url_left_by_a_killed_daemon_is_not_used(usage: list[Request], h
     finally:
         assert command.stop() == 0
     assert "serving the dashboard here" in command.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="displays are a Linux matter")
+def test_without_a_display_it_says_how_to_reach_the_page(usage: list[Request]) -> None:
+    """Over SSH there is no browser to open: the URL and an ssh -L hint, the terminal kept."""
+    env = {k: v for k, v in utc_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    command = DashboardCommand("--port", "0", env=env)
+    try:
+        assert fetch(command.url + "api/health")[0] == 200
+    finally:
+        assert command.stop() == 0
+    port = command.url.rstrip("/").rsplit(":", 1)[1]
+    assert f"ssh -L {port}:127.0.0.1:{port}" in command.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from types import FrameType
@@ -15,6 +16,24 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _open(url: str) -> None:
+    """Open ``url`` in a graphical browser; without a display (SSH, a server) say how to reach
+    it instead: Python's fallback there is a text browser that would take over the terminal."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        click.echo(
+            "agenttail: no display here: open the URL in a browser on this machine, or from "
+            f"another one through `ssh -L {port}:127.0.0.1:{port} THIS-HOST`",
+            err=True,
+        )
+        return
+    import webbrowser
+
+    webbrowser.open(url)
+
+
 @click.command()
 @click.option(
     "--port",
@@ -24,8 +43,6 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 @click.option("--no-open", is_flag=True, help="Print the URL without opening a browser.")
 def dashboard(port: int | None, no_open: bool) -> None:
     """A local web dashboard on 127.0.0.1: the running daemon's, else served here until Ctrl-C."""
-    import webbrowser
-
     from agenttail.cli_support import settings
     from agenttail.dashboard.launch import daemon_dashboard
     from agenttail.dashboard.server import DashboardServer
@@ -36,7 +53,7 @@ def dashboard(port: int | None, no_open: bool) -> None:
         click.echo(url)
         click.echo("agenttail: served by the running daemon", err=True)
         if not no_open:
-            webbrowser.open(url)
+            _open(url)
         return
     wanted = config.get_int("dashboard.port") if port is None else port
     try:
@@ -53,7 +70,7 @@ def dashboard(port: int | None, no_open: bool) -> None:
         sys.stdout.flush()
         click.echo("agenttail: serving the dashboard here until Ctrl-C", err=True)
         if not no_open:
-            webbrowser.open(server.url)
+            _open(server.url)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
         pass
