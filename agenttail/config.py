@@ -48,7 +48,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "commit_interval_ms",
         int,
-        1000,
+        2000,
         "the daemon stores a steady stream of appends at most this often, in one transaction "
         "(an append after a quiet spell at once; 0: every batch on its own)",
         0,
