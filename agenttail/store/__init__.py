@@ -51,6 +51,8 @@ WAL_CHECKPOINT_PAGES = 8192
 # The running daemon checkpoints every ~4 MB of WAL and truncates the WAL back to that size:
 # a small state volume should not hold a 32 MB WAL beside a 3 MB database.
 STEADY_CHECKPOINT_PAGES = 1000
+BULK_COMMIT_S = 1.0  # a bulk load commits about once a second
+BULK_CACHE_KIB = 32 * 1024
 
 
 def is_damage(exc: sqlite3.DatabaseError) -> bool:
@@ -160,7 +162,8 @@ class Store:
     """One connection to the store. Not shared between threads.
 
     ``bulk``: a connection that loads a new store during a ``BulkLoad``; it writes without
-    waiting for the disk (``synchronous = OFF``), since a load that dies is read again.
+    waiting for the disk (``synchronous = OFF``), since a load that dies is read again, and
+    groups its transactions (see ``transaction``).
     ``checkpoint_pages``: WAL pages between automatic checkpoints (the daemon passes
     STEADY_CHECKPOINT_PAGES); after a checkpoint the WAL is cut back to that size.
     """
@@ -177,6 +180,10 @@ class Store:
         self.readonly = readonly
         self.conn = _connect(path, readonly)
         self._db: Database | None = None
+        self.bulk = bulk and not readonly
+        self._group_started = 0.0
+        if self.bulk:  # the index pages a new store's inserts touch stay in memory
+            self.conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
         if not readonly:
             self.conn.execute(f"PRAGMA synchronous = {'OFF' if bulk else 'NORMAL'}")
             # A batch inside the daemon's commit group is a savepoint; its journal stays in
@@ -270,7 +277,11 @@ class Store:
         return [r["name"] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            if self.bulk:
+                self.commit_group()
+        finally:
+            self.conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -283,8 +294,13 @@ class Store:
         """A write transaction that takes the write lock up front (no upgrade deadlocks).
 
         Inside an open transaction (the daemon's commit group) it is a savepoint instead: a
-        failing batch rolls back alone and the group commits the others.
+        failing batch rolls back alone and the group commits the others. A bulk connection
+        opens such a group itself and commits it every ``BULK_COMMIT_S`` (and at close), so a
+        cold scan does not commit (rewriting the same index pages) once per small file.
         """
+        if self.bulk and not self.conn.in_transaction:
+            self.begin_group()
+            self._group_started = time.monotonic()
         if self.conn.in_transaction:
             self.conn.execute("SAVEPOINT batch")
             try:
@@ -295,6 +311,8 @@ class Store:
                     self.conn.execute("RELEASE batch")
                 raise
             self.conn.execute("RELEASE batch")
+            if self.bulk and time.monotonic() - self._group_started >= BULK_COMMIT_S:
+                self.commit_group()
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
