@@ -65,6 +65,8 @@ class Rollup:
     watched: tuple[str, ...]  # events columns whose change moves a row in or out
 
     count: str | None = None  # the sum that counts the row's events: a row at 0 is deleted
+    # A coarser twin's source: (finer table, its time key, its slices per slice here).
+    finer: tuple[str, str, int] | None = None
 
     def create(self, db: Database) -> None:
         key_defs = ", ".join(f"{name} {_key_type(name)} NOT NULL" for name in self.keys)
@@ -149,7 +151,9 @@ class Rollup:
         the ``drop`` dimensions."""
         rest = [k for k in list(self.keys)[1:] if k not in drop]  # keys[0] is the time slice
         keys = {key: f"{{r}}.ts_ms / {slice_ms}", **{k: self.keys[k] for k in rest}}
-        return replace(self, table=f"{self.table}_{suffix}", keys=keys)
+        own_key, own_expr = next(iter(self.keys.items()))
+        finer = (self.table, own_key, slice_ms // int(own_expr.rsplit("/", 1)[1]))
+        return replace(self, table=f"{self.table}_{suffix}", keys=keys, finer=finer)
 
     def upsert(self, row: str, sign: str) -> str:
         """One statement adding (``sign`` "") or subtracting ("-") ``row`` (NEW or OLD)."""
@@ -172,7 +176,20 @@ class Rollup:
         )
 
     def fill(self, db: Executes) -> None:
-        """Build the rollup from the events already stored (the rollup table empty)."""
+        """Build the rollup from the events already stored (the rollup table empty).
+
+        A coarser twin is summed from its finer table, filled first: whole slices nest, and
+        integer sums do not depend on how they are grouped."""
+        if self.finer is not None and not self.extremes:
+            table, finer_time, factor = self.finer
+            time_key, *rest = self.keys
+            group = [f"{finer_time} / {factor}", *rest]
+            sums = [f"sum({name})" for name in self.sums]
+            db.execute(
+                f"INSERT INTO {self.table} ({', '.join([time_key, *rest, *self.sums])}) "
+                f"SELECT {', '.join(group + sums)} FROM {table} GROUP BY {', '.join(group)}"
+            )
+            return
         keys = [expr.format(r="events") for expr in self.keys.values()]
         sums = [f"sum(COALESCE({expr.format(r='events')}, 0))" for expr in self.sums.values()]
         extremes = [f"{fn}({expr.format(r='events')})" for fn, expr in self.extremes.values()]
