@@ -328,10 +328,11 @@ class _Transcript:
         usage = message.get("usage")
         if not isinstance(usage, dict):
             return
+        tokens = _tokens(usage)
         message_id = message.get("id")
         if isinstance(message_id, str):
             history: int | None = self._history_at(message_id)
-            if not self._may_improve(message_id, envelope, usage):
+            if not self._may_improve(message_id, envelope, tokens):
                 return  # a streamed copy no larger than one already taken in this batch
             key = message_id
         else:  # never merged with anything: one event per line
@@ -373,7 +374,7 @@ class _Transcript:
             history_len=history,
             attrs=attrs,
         )
-        self._request(base, _tokens(usage))
+        self._request(base, tokens)
         # Advisor sub-calls are billed under their own model (ccusage does the same).
         iterations = usage.get("iterations")
         for index, item in enumerate(iterations if isinstance(iterations, list) else ()):
@@ -403,12 +404,9 @@ class _Transcript:
                 rank = (event.precedence, event.total_tokens, event.output_tokens)
                 self.best_copy[event.attrs["message_id"]] = rank
 
-    def _may_improve(
-        self, message_id: str, envelope: dict[str, Any], usage: dict[str, Any]
-    ) -> bool:
+    def _may_improve(self, message_id: str, envelope: dict[str, Any], tokens: TokenCounts) -> bool:
         """Cheap test before building a request: can this copy beat the batch's best copy?"""
         best = self.best_copy.get(message_id)
-        tokens = _tokens(usage)
         rank = (
             0 if envelope.get("isSidechain") else 1,
             tokens.all_input + tokens.output_tokens,
