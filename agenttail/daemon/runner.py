@@ -120,15 +120,19 @@ class Pipeline:
         """Drain a new store's first load in bulk (store/bulk.py): yields whether it does.
 
         The rollups are built when the block ends, also when it ends with an error: what was
-        stored is then complete up to each stream's watermark.
+        stored is then complete up to each stream's watermark. One worker loads.
         """
         with Store(self.paths.database) as store:
             load = store.begin_bulk_load()
             self.bulk = load is not None
+            workers = self.workers.count
+            if self.bulk:  # a loader holds the write lock ~1 s at a time: a second would wait
+                self.workers.count = 1
             try:
                 yield self.bulk
             finally:
                 self.bulk = False
+                self.workers.count = workers
                 if load is not None:
                     try:
                         load.finish()

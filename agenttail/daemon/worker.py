@@ -250,6 +250,7 @@ class Workers:
                     continue
                 ref = self.queue.get(timeout=0.5)
                 if ref is None:
+                    processor.store.commit_group()  # an idle loader holds no lock
                     continue
                 if self.keeper is not None:
                     self._follow_store(processor)
