@@ -59,6 +59,16 @@ def test_kill_9_at_random_points_then_rerun_gives_exact_totals(tmp_path: Path) -
     assert expected["totals"]["requests"] == distinct
 
     home = tmp_path / "crashy"
+    # The store already holds one of the sessions, so every scan below takes the incremental
+    # path (a killed first load into a new store is reset instead: tests/test_bulk_load.py).
+    files = sorted(claude.glob("projects/*/*.jsonl"))
+    aside = tmp_path / "aside"
+    for path in files[1:]:
+        (aside / path.relative_to(claude)).parent.mkdir(parents=True, exist_ok=True)
+        path.rename(aside / path.relative_to(claude))
+    assert agenttail(home, claude, "scan").wait() == 0
+    for path in files[1:]:
+        (aside / path.relative_to(claude)).rename(path)
     rng = random.Random(1234)
     kills = 0
     for _ in range(40):
