@@ -250,12 +250,13 @@ class Workers:
                     continue
                 ref = self.queue.get(timeout=0.5)
                 if ref is None:
-                    processor.store.commit_group()  # an idle loader holds no lock
+                    self._commit_group(processor)  # an idle loader holds no lock
                     continue
                 if self.keeper is not None:
                     self._follow_store(processor)
                 self._finish(processor, ref, self._process(processor, ref))
         finally:
+            self._commit_group(processor)
             processor.store.close()
 
     @staticmethod
@@ -333,6 +334,18 @@ class Workers:
             processor.store.checkpoint()
         except sqlite3.Error as exc:  # full, say: the next quiet moment tries again
             log.info("idle_checkpoint_failed", error=repr(exc))
+
+    @staticmethod
+    def _commit_group(processor: StreamProcessor) -> None:
+        """Commit a bulk loader's open group (a no-op otherwise); if that fails (a full disk),
+        its batches and their watermarks are rolled back together (the next scan reads them
+        again)."""
+        if not processor.store.bulk:
+            return
+        try:
+            processor.store.commit_group()
+        except sqlite3.Error as exc:
+            log.error("bulk_commit_failed", error=repr(exc), hint="the next scan reads it again")
 
     def _follow_store(self, processor: StreamProcessor) -> None:
         assert self.keeper is not None
