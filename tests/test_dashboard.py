@@ -12,6 +12,7 @@ import selectors
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import urllib.error
@@ -32,18 +33,55 @@ from tests.dashboard_fixture import SMALL, UNPRICED, Request, cost_of, utc_env, 
 from tests.helpers import agenttail_cli, run_agenttail
 
 REPO = Path(__file__).resolve().parents[1]
-URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/$")
+URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]{43})$")
 
 
-def fetch(url: str, host: str | None = None) -> tuple[int, str, bytes]:
+def port_and_key(printed: str) -> tuple[int, str]:
+    match = URL_LINE.match(printed)
+    assert match, printed
+    return int(match[1]), match[2]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
+def fetch(url: str, host: str | None = None, cookie: str | None = None) -> tuple[int, str, bytes]:
     """GET without any proxy: (status, content type, body)."""
-    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    headers = {"Host": host} if host else {}
+    if cookie:
+        headers["Cookie"] = cookie
+    request = urllib.request.Request(url, headers=headers)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=30) as response:
             return response.status, response.headers["Content-Type"], response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers["Content-Type"], error.read()
+
+
+class Visitor:
+    """A browser's part: opens the printed URL once, keeps the cookie it sets, sends it."""
+
+    def __init__(self, printed: str) -> None:
+        match = URL_LINE.match(printed)
+        assert match, printed
+        self.url = printed.split("?", 1)[0]
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            opener.open(printed, timeout=30)
+        redirect.value.close()
+        assert redirect.value.code == 303
+        assert redirect.value.headers["Location"] == "/"  # the key leaves the address bar
+        name, _, rest = redirect.value.headers["Set-Cookie"].partition("=")
+        value, *attributes = [part.strip() for part in rest.split(";")]
+        assert name == f"agenttail_dashboard_{match[1]}" and value == match[2]
+        assert sorted(attributes) == ["HttpOnly", "Path=/", "SameSite=Strict"]
+        self.cookie = f"{name}={value}"
+
+    def get(self, path: str, host: str | None = None) -> tuple[int, str, bytes]:
+        return fetch(self.url + path, host, self.cookie)
 
 
 class DashboardCommand:
@@ -62,7 +100,12 @@ class DashboardCommand:
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
             assert selector.select(timeout=60), "no URL printed within 60 s"
-        self.url = self.proc.stdout.readline().strip()
+        self.printed = self.proc.stdout.readline().strip()
+        self.visitor = Visitor(self.printed)
+        self.url = self.visitor.url
+
+    def get(self, path: str = "", host: str | None = None) -> tuple[int, str, bytes]:
+        return self.visitor.get(path, host)
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -96,8 +139,8 @@ def as_query(args: list[str]) -> str:
 
 
 def test_the_first_line_is_a_loopback_url_serving_the_page(dashboard: DashboardCommand) -> None:
-    assert URL_LINE.match(dashboard.url), dashboard.url
-    status, kind, body = fetch(dashboard.url)
+    assert URL_LINE.match(dashboard.printed), dashboard.printed
+    status, kind, body = dashboard.get()
     assert (status, kind) == (200, "text/html; charset=utf-8")
     assert b'<script src="/static/dashboard.js">' in body
 
@@ -128,7 +171,7 @@ def test_every_endpoint_answers_exactly_what_the_cli_prints(
     ]
     for name, args in cases:
         printed = agenttail_cli(utc_env(), "report", name, "--json", *args)
-        status, kind, body = fetch(f"{dashboard.url}api/report/{name}?{as_query(args)}")
+        status, kind, body = dashboard.get(f"api/report/{name}?{as_query(args)}")
         assert (status, kind) == (200, "application/json"), body
         assert body.decode() == printed, (name, args)
 
@@ -139,7 +182,7 @@ def test_daily_numbers_are_the_fixtures_arithmetic(
     per_day: dict[str, list[Request]] = defaultdict(list)
     for request in usage:
         per_day[request.day.isoformat()].append(request)
-    _status, _kind, body = fetch(f"{dashboard.url}api/report/daily?timezone=UTC")
+    _status, _kind, body = dashboard.get("api/report/daily?timezone=UTC")
     data = json.loads(body)
     assert [d["date"] for d in data["daily"]] == sorted(per_day)
     for day in data["daily"]:
@@ -166,8 +209,8 @@ def test_every_cli_option_is_a_query_parameter_of_its_endpoint() -> None:
 
 def test_csv_holds_the_json_rows(dashboard: DashboardCommand) -> None:
     query = "by=model&bucket=day&timezone=UTC"
-    _s, _k, body = fetch(f"{dashboard.url}api/report/series?{query}")
-    status, kind, text = fetch(f"{dashboard.url}api/report/series.csv?{query}")
+    _s, _k, body = dashboard.get(f"api/report/series?{query}")
+    status, kind, text = dashboard.get(f"api/report/series.csv?{query}")
     assert (status, kind) == (200, "text/csv; charset=utf-8")
     rows = list(csv.DictReader(io.StringIO(text.decode())))
     series = json.loads(body)["series"]
@@ -177,13 +220,12 @@ def test_csv_holds_the_json_rows(dashboard: DashboardCommand) -> None:
         assert int(row["total_tokens"]) == point["total_tokens"]
         expected = "" if point["cost_usd"] is None else point["cost_usd"]
         assert (float(row["cost_usd"]) if row["cost_usd"] else "") == expected
-    _s, _k, tools_csv = fetch(f"{dashboard.url}api/report/tools.csv")
+    _s, _k, tools_csv = dashboard.get("api/report/tools.csv")
     header = tools_csv.decode().splitlines()[0].split(",")
     assert {"tool", "success_rate", "duration_ms_p50", "duration_ms_p95"} <= set(header)
 
 
 def test_bad_requests_get_a_clear_answer(dashboard: DashboardCommand) -> None:
-    base = dashboard.url
     cases = [
         ("api/report/daily?colour=red", 400, "unknown parameter 'colour'"),
         ("api/report/daily?order=up", 400, "order: 'up' is not one of asc, desc"),
@@ -195,21 +237,48 @@ def test_bad_requests_get_a_clear_answer(dashboard: DashboardCommand) -> None:
         ("nowhere", 404, "no such page"),
     ]
     for path, code, message in cases:
-        status, kind, body = fetch(base + path)
+        status, kind, body = dashboard.get(path)
         assert (status, kind) == (code, "application/json"), path
         assert message in json.loads(body)["error"]["message"], path
-    port = URL_LINE.match(base)
-    assert port is not None
-    status, _kind, _body = fetch(base + "api/report/daily", host=f"evil.example:{port[1]}")
+    port = dashboard.url.rsplit(":", 1)[1].strip("/")
+    status, _kind, _body = dashboard.get("api/report/daily", host=f"evil.example:{port}")
     assert status == 403  # DNS rebinding: another site's name pointing at 127.0.0.1
 
 
+def test_without_the_key_every_endpoint_is_forbidden(dashboard: DashboardCommand) -> None:
+    """Loopback lets every local user in: without the printed key (or its cookie) nothing,
+    not even the page, answers with data."""
+    names = [n for name in REPORTS for n in (name, f"{name}.csv")]
+    paths = ["", "index.html", "static/dashboard.js", "static/dashboard.css", "api/health"]
+    paths += ["api/version", "api/context", "nowhere", *(f"api/report/{n}" for n in names)]
+    _port, key = port_and_key(dashboard.printed)
+    wrong = key[:-1] + ("A" if key[-1] != "A" else "B")
+    name = dashboard.visitor.cookie.split("=", 1)[0]
+    for path in paths:
+        sep = "&" if "?" in path else "?"
+        for url, cookie in [
+            (dashboard.url + path, None),
+            (f"{dashboard.url}{path}{sep}token={wrong}", None),
+            (f"{dashboard.url}{path}{sep}token=", None),
+            (dashboard.url + path, f"{name}={wrong}"),
+            (dashboard.url + path, f"agenttail_dashboard_1={key}"),  # another port's cookie
+        ]:
+            status, kind, body = fetch(url, cookie=cookie)
+            assert (status, kind) == (403, "application/json"), (url, cookie)
+            assert json.loads(body)["error"]["kind"] == "forbidden", (url, cookie)
+        # The key itself works on every endpoint, in the query as well as in the cookie.
+        assert dashboard.get(path)[0] == (404 if path == "nowhere" else 200), path
+        if path not in ("", "index.html"):  # those redirect, tested by Visitor
+            expected = 404 if path == "nowhere" else 200
+            assert fetch(f"{dashboard.url}{path}{sep}token={key}")[0] == expected, path
+
+
 def test_the_page_ships_every_file_and_names_no_other_host(dashboard: DashboardCommand) -> None:
-    _s, _k, page = fetch(dashboard.url)
+    _s, _k, page = dashboard.get()
     linked = re.findall(rb'(?:src|href)="([^"]+)"', page)
     assert sorted(linked) == [b"/static/dashboard.css", b"/static/dashboard.js", b"data:,"]
     for path in (b"/static/dashboard.css", b"/static/dashboard.js"):
-        status, _kind, body = fetch(dashboard.url + path.decode().lstrip("/"))
+        status, _kind, body = dashboard.get(path.decode().lstrip("/"))
         assert status == 200 and body
         # The only absolute URL anywhere is SVG's namespace name, which is never fetched.
         urls = set(re.findall(rb"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", body))
@@ -263,8 +332,9 @@ def test_the_running_daemon_serves_it_and_the_command_prints_its_url(
         assert done.stdout.splitlines()[0] == recorded
         assert URL_LINE.match(recorded)
         assert "served by the running daemon" in done.stderr
+        assert stat.S_IMODE(state.stat().st_mode) == 0o600  # the key: for the owner only
         printed = agenttail_cli(utc_env(), "report", "daily", "--json")
-        assert fetch(recorded + "api/report/daily")[2].decode() == printed
+        assert Visitor(recorded).get("api/report/daily")[2].decode() == printed
     finally:
         code, _seconds = daemon.terminate()
     assert code == 0, daemon.stderr()
@@ -272,8 +342,8 @@ def test_the_running_daemon_serves_it_and_the_command_prints_its_url(
     # With the daemon gone the command serves the page itself.
     command = DashboardCommand()
     try:
-        assert URL_LINE.match(command.url) and command.url != recorded
-        assert fetch(command.url + "api/version")[0] == 200
+        assert command.printed != recorded
+        assert command.get("api/version")[0] == 200
     finally:
         assert command.stop() == 0
 
@@ -281,7 +351,7 @@ def test_the_running_daemon_serves_it_and_the_command_prints_its_url(
 def test_before_the_first_scan_the_page_has_empty_reports(home: Path) -> None:
     command = DashboardCommand()
     try:
-        status, _kind, body = fetch(command.url + "api/report/daily")
+        status, _kind, body = command.get("api/report/daily")
         assert status == 200
         assert json.loads(body)["daily"] == []
     finally:
@@ -290,7 +360,7 @@ def test_before_the_first_scan_the_page_has_empty_reports(home: Path) -> None:
 
 
 def test_context_names_the_days_of_the_cards(dashboard: DashboardCommand) -> None:
-    _s, _k, body = fetch(dashboard.url + "api/context?timezone=UTC")
+    _s, _k, body = dashboard.get("api/context?timezone=UTC")
     context = json.loads(body)
     today = datetime.now(UTC).date()
     assert context["today"] in (today.isoformat(), (today + timedelta(days=1)).isoformat())
@@ -312,14 +382,16 @@ def test_the_daemons_page_moves_with_a_reloaded_port(home: Path) -> None:
     try:
         first = daemon_dashboard(paths)
         assert first is not None and URL_LINE.match(first)
+        assert stat.S_IMODE((home / "dashboard.json").stat().st_mode) == 0o600
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             free = probe.getsockname()[1]
         (home / "config.toml").write_text(f"[dashboard]\nport = {free}\n", encoding="utf-8")
         companion.apply_config(load_config(paths))
-        assert daemon_dashboard(paths) == f"http://127.0.0.1:{free}/"
+        moved = daemon_dashboard(paths)
+        assert moved is not None and moved.startswith(f"http://127.0.0.1:{free}/?token=")
         with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", int(first.rsplit(":", 1)[1].strip("/"))), 2)
+            socket.create_connection(("127.0.0.1", port_and_key(first)[0]), 2)
     finally:
         companion.stop()
     assert daemon_dashboard(paths) is None
@@ -338,7 +410,7 @@ def test_notes_on_missing_tokens_reach_the_page_as_the_cli_prints_them(tmp_path:
     assert {"agent": "cursor_cli", "tokens": "not recorded locally"} in json.loads(printed)["notes"]
     command = DashboardCommand()
     try:
-        assert fetch(command.url + "api/report/daily")[2].decode() == printed
+        assert command.get("api/report/daily")[2].decode() == printed
     finally:
         assert command.stop() == 0
 
@@ -367,8 +439,8 @@ def test_a_stale_url_left_by_a_killed_daemon_is_not_used(usage: list[Request], h
     (home / "dashboard.json").write_text(json.dumps({"url": gone, "pid": 1}), encoding="utf-8")
     command = DashboardCommand()
     try:
-        assert URL_LINE.match(command.url) and command.url != gone
-        assert fetch(command.url + "api/health")[0] == 200  # serving: its notice is written
+        assert command.url != gone
+        assert command.get("api/health")[0] == 200  # serving: its notice is written
     finally:
         assert command.stop() == 0
     assert "serving the dashboard here" in command.stderr
@@ -380,7 +452,7 @@ def test_without_a_display_it_says_how_to_reach_the_page(usage: list[Request]) -
     env = {k: v for k, v in utc_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     command = DashboardCommand("--port", "0", env=env)
     try:
-        assert fetch(command.url + "api/health")[0] == 200
+        assert command.get("api/health")[0] == 200
     finally:
         assert command.stop() == 0
     port = command.url.rstrip("/").rsplit(":", 1)[1]

@@ -135,7 +135,8 @@ def check_rows(
 def test_the_page_shows_the_reports_numbers_and_follows_the_daemon(
     served: tuple[str, list[Request]], browser: Browser, tmp_path: Path, claude_dir: Path
 ) -> None:
-    url, requests = served
+    printed, requests = served
+    url = printed.split("?", 1)[0]
     today = datetime.now(UTC).date()
     monday = today - timedelta(days=today.weekday())
     first = today.replace(day=1)
@@ -143,7 +144,9 @@ def test_the_page_shows_the_reports_numbers_and_follows_the_daemon(
     def since(day: date) -> list[Request]:
         return [r for r in requests if r.day >= day]
 
-    state = load(browser, url, 1280, 900, mobile=False)
+    state = load(browser, printed, 1280, 900, mobile=False)
+    # The key became an HttpOnly cookie and left the address bar.
+    assert browser.evaluate("[location.href, document.cookie]") == [url, ""]
     folder = artifacts(tmp_path)
     browser.screenshot(folder / "dashboard-1280.png")
 
@@ -283,7 +286,7 @@ def test_the_page_shows_the_reports_numbers_and_follows_the_daemon(
     assert {b["period"]: b["value"] for b in in_tokens} == small_days
 
     # Phone width: one column, nothing wider than the screen.
-    phone = load(browser, url, 390, 844, mobile=True)
+    phone = load(browser, printed, 390, 844, mobile=True)
     browser.screenshot(folder / "dashboard-390.png")
     assert phone["pageWidth"] <= 390
     assert phone["cards"]["today"]["cost"]["text"] == state["cards"]["today"]["cost"]["text"]

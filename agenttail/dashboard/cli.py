@@ -22,7 +22,9 @@ def _open(url: str) -> None:
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
-        port = url.rstrip("/").rsplit(":", 1)[1]
+        from agenttail.dashboard.server import url_port
+
+        port = url_port(url)
         click.echo(
             "agenttail: no display here: open the URL in a browser on this machine, or from "
             f"another one through `ssh -L {port}:127.0.0.1:{port} THIS-HOST`",
@@ -45,11 +47,11 @@ def dashboard(port: int | None, no_open: bool) -> None:
     """A local web dashboard on 127.0.0.1: the running daemon's, else served here until Ctrl-C."""
     from agenttail.cli_support import settings
     from agenttail.dashboard.launch import daemon_dashboard
-    from agenttail.dashboard.server import DashboardServer
+    from agenttail.dashboard.server import DashboardServer, url_port
 
     paths, config = settings(strict=False)
     url = daemon_dashboard(paths)
-    if url is not None and port in (None, int(url.rstrip("/").rsplit(":", 1)[1])):
+    if url is not None and port in (None, url_port(url)):
         click.echo(url)
         click.echo("agenttail: served by the running daemon", err=True)
         if not no_open:
@@ -66,11 +68,11 @@ def dashboard(port: int | None, no_open: bool) -> None:
         ) from None
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        click.echo(server.url)
+        click.echo(server.login_url)
         sys.stdout.flush()
         click.echo("agenttail: serving the dashboard here until Ctrl-C", err=True)
         if not no_open:
-            _open(server.url)
+            _open(server.login_url)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
         pass

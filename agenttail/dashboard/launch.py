@@ -1,10 +1,10 @@
 """Who serves the dashboard: the running daemon when there is one, else the command itself.
 
 The daemon starts a ``DashboardServer`` on 127.0.0.1 (port ``dashboard.port``, 0 = a free
-one) next to its pipeline and records the URL in ``dashboard.json`` in its state folder,
-removed when it stops. ``agenttail dashboard`` reads that file and asks the URL's
-``/api/health`` whether it serves this same store: if so it prints (and opens) that URL and
-exits; otherwise it serves the page itself until Ctrl-C.
+one) next to its pipeline and records the URL, key included, in ``dashboard.json`` in its
+state folder (owner-only, like the store), removed when it stops. ``agenttail dashboard``
+reads that file and asks the URL's ``/api/health`` whether it serves this same store: if so
+it prints (and opens) that URL and exits; otherwise it serves the page itself until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agenttail.config import Config
-from agenttail.dashboard.server import SERVICE, DashboardServer
+from agenttail.dashboard.server import SERVICE, DashboardServer, split_token, with_token
 from agenttail.lazy_log import logger
 from agenttail.paths import AppPaths
 
@@ -27,11 +27,22 @@ def state_file(paths: AppPaths) -> Path:
     return paths.state_dir / STATE_FILE
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` atomically into a file only its owner can read (mode 0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    tmp.replace(path)
+
+
 def _health(url: str) -> dict[str, Any] | None:
     # No proxy: a proxy variable must never send a loopback request elsewhere.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    base, token = split_token(url)
     try:
-        with opener.open(url + "api/health", timeout=2) as response:
+        with opener.open(with_token(base + "api/health", token), timeout=2) as response:
             data = json.loads(response.read())
     except (OSError, ValueError):
         return None
@@ -80,12 +91,9 @@ class DaemonDashboard:
             return
         server.start()
         self.server = server
-        body = json.dumps({"url": server.url, "pid": os.getpid()})
-        target = state_file(self.paths)
-        tmp = target.with_name(target.name + ".tmp")
+        body = json.dumps({"url": server.login_url, "pid": os.getpid()})
         try:
-            tmp.write_text(body, encoding="utf-8")
-            tmp.replace(target)
+            write_private(state_file(self.paths), body)
         except OSError as exc:
             logger(__name__).warning("dashboard_state_not_written", error=str(exc))
         logger(__name__).info("dashboard_serving", url=server.url)

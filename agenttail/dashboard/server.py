@@ -9,12 +9,17 @@ what the page polls to know when to reload.
 
 Standard library only (``http.server``): the daemon serves this page without the server extra.
 Requests whose ``Host`` is not this loopback address are refused, so a web page elsewhere
-cannot read the numbers through DNS rebinding.
+cannot read the numbers through DNS rebinding. Loopback alone lets every local user in, so each
+server also has a random key: the URL it prints carries it (``/?token=…``), the first load sets
+it as a cookie and redirects to the bare URL, and any request with neither gets a 403 and no
+data. The store file's owner-only permissions thus hold for the page too.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -23,7 +28,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from agenttail.cli_support import json_bytes
 from agenttail.errors import AgenttailError
@@ -36,6 +41,24 @@ STATIC_TYPES = {
     "dashboard.css": "text/css; charset=utf-8",
 }
 SERVICE = "agenttail-dashboard"
+TOKEN_PARAMETER = "token"
+FORBIDDEN = "this page needs the URL that `agenttail dashboard` prints (it carries the key)"
+
+
+def with_token(url: str, token: str) -> str:
+    """``url`` with the server's key as its query (what is printed, opened and recorded)."""
+    return f"{url}?{urlencode({TOKEN_PARAMETER: token})}"
+
+
+def split_token(url: str) -> tuple[str, str]:
+    """A printed URL's bare part and key (``""`` when it has none)."""
+    parts = urlsplit(url)
+    token = parse_qs(parts.query).get(TOKEN_PARAMETER, [""])[-1]
+    return parts._replace(query="", fragment="").geturl(), token
+
+
+def url_port(url: str) -> int:
+    return urlsplit(url).port or 80
 
 
 def store_version(paths: AppPaths) -> str:
@@ -97,12 +120,28 @@ class DashboardServer(ThreadingHTTPServer):
 
     def __init__(self, paths: AppPaths, port: int = 0) -> None:
         self.paths = paths
+        self.token = secrets.token_urlsafe(32)
         super().__init__((LOOPBACK, port), DashboardHandler)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
+        """The bare address: without the key it answers only 403."""
         return f"http://{LOOPBACK}:{self.server_port}/"
+
+    @property
+    def login_url(self) -> str:
+        """The URL to print and open: it carries the key."""
+        return with_token(self.url, self.token)
+
+    @property
+    def cookie_name(self) -> str:
+        # Browsers share 127.0.0.1's cookies across ports: one name per port keeps the
+        # daemon's page and a command's page from overwriting each other's key.
+        return f"agenttail_dashboard_{self.server_port}"
+
+    def key_matches(self, given: str) -> bool:
+        return hmac.compare_digest(given.encode(), self.token.encode())
 
     def start(self) -> None:
         """Serve on a background thread (the daemon's way); ``stop`` ends it."""
@@ -133,7 +172,13 @@ class DashboardHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         route = url.path
-        if route in ("/", "/index.html"):
+        given = query.pop(TOKEN_PARAMETER, None)
+        if not self.server.key_matches(given[-1] if given else self._cookie_key()):
+            self._error(HTTPStatus.FORBIDDEN, "forbidden", FORBIDDEN)
+            return
+        if given and route in ("/", "/index.html"):
+            self._login()
+        elif route in ("/", "/index.html"):
             self._static("index.html")
         elif route.startswith("/static/"):
             self._static(route.removeprefix("/static/"))
@@ -148,6 +193,29 @@ class DashboardHandler(BaseHTTPRequestHandler):
             self._report(route.removeprefix("/api/report/"), query)
         else:
             self._error(HTTPStatus.NOT_FOUND, "not_found", f"no such page: {route}")
+
+    def _cookie_key(self) -> str:
+        name = self.server.cookie_name
+        for header in self.headers.get_all("Cookie") or ():
+            for pair in header.split(";"):
+                key, _, value = pair.strip().partition("=")
+                if key == name:
+                    return value
+        return ""
+
+    def _login(self) -> None:
+        """The key becomes a cookie the page's scripts cannot read, and the address bar
+        loses it: a redirect to the bare URL."""
+        self.send_response(HTTPStatus.SEE_OTHER)
+        self.send_header("Location", "/")
+        self.send_header(
+            "Set-Cookie",
+            f"{self.server.cookie_name}={self.server.token}; HttpOnly; SameSite=Strict; Path=/",
+        )
+        self.send_header("Content-Length", "0")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.end_headers()
 
     def _host_allowed(self) -> bool:
         port = self.server.server_port
@@ -221,6 +289,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
         self.send_header(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
