@@ -228,8 +228,15 @@ def _share(tokens: int | None, window: int | None) -> float | None:
     return round(tokens / window, 4)
 
 
-def session_report(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
-    """Sessions active in the window, with their whole-session totals, latest first."""
+def session_report(
+    analytics: Analytics, options: ReportOptions, limit: int | None = None
+) -> dict[str, Any]:
+    """Sessions active in the window, with their whole-session totals, latest first.
+
+    ``limit`` keeps the costliest sessions (unpriced counts as $0; then most tokens), still
+    listed in the report's order; ``totals`` always cover every session of the window and
+    ``limited`` says how many there were.
+    """
     from agenttail.pricing import context_window
 
     sessions = []
@@ -260,10 +267,16 @@ def session_report(analytics: Analytics, options: ReportOptions) -> dict[str, An
             }
         )
         total += stats.usage
+    count = len(sessions)
+    if limit is not None:
+        sessions.sort(key=lambda s: (s["cost_usd"] or 0.0, s["total_tokens"]), reverse=True)
+        del sessions[limit:]
     ordered = options.ordered(sessions, key=lambda s: s["_last_ms"], default="desc")
     for entry in ordered:
         del entry["_last_ms"]
-    data = {"sessions": ordered, "totals": usage_fields(total, options.cost_source)}
+    data: dict[str, Any] = {"sessions": ordered, "totals": usage_fields(total, options.cost_source)}
+    if limit is not None:
+        data["limited"] = {"limit": limit, "sessions": count}
     return _with_unpriced(data, analytics, options)
 
 

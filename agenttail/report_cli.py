@@ -197,6 +197,9 @@ def _session_command(session_id: str | None, params: dict[str, Any]) -> None:
         _run(params, "session", _usage_printer("sessions", "session_id"))
         return
 
+    if params.get("limit") is not None:
+        raise click.UsageError("--limit picks among sessions: leave it out with a SESSION_ID")
+
     def build(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
         return session_detail(analytics, options, session_id)
 
@@ -205,6 +208,7 @@ def _session_command(session_id: str | None, params: dict[str, Any]) -> None:
 
 @report.command("session")
 @_common
+@_click_options(REPORTS["session"].params)
 @click.argument("session_id", required=False)
 def session_command(session_id: str | None, **params: Any) -> None:
     """Tokens and cost per session; with SESSION_ID (or a unique prefix), its timeline."""

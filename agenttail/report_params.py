@@ -98,13 +98,20 @@ def token_limit(value: str | None) -> int | str | None:
     """``--token-limit``: a positive number of tokens, or ``max`` (the largest block)."""
     if value is None or value == "max":
         return value
+    return positive_count("token-limit", value, "a number of tokens or 'max'")
+
+
+def positive_count(name: str, value: str | None, wanted: str = "a whole number") -> int | None:
+    """A parameter that must be a whole number above 0 (or absent)."""
+    if value is None:
+        return None
     try:
-        limit = int(value)
+        count = int(value)
     except ValueError:
-        raise ReportError(f"{value!r}: use a number of tokens or 'max'") from None
-    if limit <= 0:
-        raise ReportError(f"{value!r}: the limit must be above 0")
-    return limit
+        raise ReportError(f"{name}: {value!r}: use {wanted}") from None
+    if count <= 0:
+        raise ReportError(f"{name}: {value!r}: the limit must be above 0")
+    return count
 
 
 Build = Callable[[Analytics, ReportOptions, Mapping[str, Any]], dict[str, Any]]
@@ -137,6 +144,12 @@ def _blocks(
     return blocks_report(analytics, options, now_ms(SYSTEM_CLOCK), limit)
 
 
+def _sessions(
+    analytics: Analytics, options: ReportOptions, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    return session_report(analytics, options, positive_count("limit", values.get("limit")))
+
+
 _GROUPS = (Dimension.MODEL, Dimension.AGENT, Dimension.TOOL)
 REPORTS: dict[str, ReportSpec] = {
     spec.name: spec
@@ -144,7 +157,18 @@ REPORTS: dict[str, ReportSpec] = {
         ReportSpec("daily", _plain(daily_report), "daily"),
         ReportSpec("weekly", _plain(weekly_report), "weekly"),
         ReportSpec("monthly", _plain(monthly_report), "monthly"),
-        ReportSpec("session", _plain(session_report), "sessions"),
+        ReportSpec(
+            "session",
+            _sessions,
+            "sessions",
+            (
+                Param(
+                    "limit",
+                    "limit",
+                    "Only the N costliest sessions (totals still cover all of them).",
+                ),
+            ),
+        ),
         ReportSpec("model", _plain(model_report), "models"),
         ReportSpec("projects", _plain(project_report), "projects"),
         ReportSpec("agents", _plain(agent_report), "agents"),

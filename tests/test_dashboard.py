@@ -158,6 +158,7 @@ def test_every_endpoint_answers_exactly_what_the_cli_prints(
         ("weekly", []),
         ("monthly", ["--cost-source", "recorded"]),
         ("session", []),
+        ("session", ["--limit", "3", "--order", "asc"]),
         ("model", ["--order", "asc"]),
         ("projects", []),
         ("agents", []),
@@ -174,6 +175,38 @@ def test_every_endpoint_answers_exactly_what_the_cli_prints(
         status, kind, body = dashboard.get(f"api/report/{name}?{as_query(args)}")
         assert (status, kind) == (200, "application/json"), body
         assert body.decode() == printed, (name, args)
+
+
+def test_limit_keeps_the_costliest_sessions_and_the_totals_of_all(
+    dashboard: DashboardCommand, usage: list[Request]
+) -> None:
+    """``report session --limit N``: the N costliest sessions (unpriced as $0, then most
+    tokens), in the report's usual order (latest first); the totals stay those of every session."""
+    per_session: dict[str, list[Request]] = defaultdict(list)
+    for request in usage:
+        per_session[request.session_id].append(request)
+    ranked = sorted(
+        per_session,
+        key=lambda s: (cost_of(per_session[s]) or 0.0, sum(r.total_tokens for r in per_session[s])),
+        reverse=True,
+    )
+    latest = {s: max(r.ts for r in per_session[s]) for s in per_session}
+    expected = sorted(ranked[:3], key=lambda s: latest[s], reverse=True)
+    printed = agenttail_cli(utc_env(), "report", "session", "--json", "--limit", "3")
+    data = json.loads(printed)
+    assert [row["session_id"] for row in data["sessions"]] == expected
+    assert data["limited"] == {"limit": 3, "sessions": len(per_session)}
+    assert data["totals"]["total_tokens"] == sum(r.total_tokens for r in usage)
+    assert data["totals"]["cost_usd"] == pytest.approx(cost_of(usage), abs=1e-9)
+    assert dashboard.get("api/report/session?limit=3")[2].decode() == printed
+    for bad in ("0", "-2", "ten"):
+        done = run_agenttail(utc_env(), "report", "session", "--limit", bad)
+        assert done.returncode == 2 and "limit: " in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        status, _kind, body = dashboard.get(f"api/report/session?limit={bad}")
+        assert status == 400 and "limit: " in json.loads(body)["error"]["message"]
+    one = run_agenttail(utc_env(), "report", "session", ranked[0], "--limit", "1")
+    assert one.returncode == 2 and "leave it out with a SESSION_ID" in one.stderr
 
 
 def test_daily_numbers_are_the_fixtures_arithmetic(

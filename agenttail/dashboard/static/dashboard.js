@@ -279,10 +279,12 @@ const cost = ["cost", costText, (r) => r.cost_usd, true];
 const tokens = ["tokens", (r) => count(r.total_tokens), (r) => r.total_tokens, true];
 const requests = ["requests", (r) => count(r.requests), (r) => r.requests, true];
 
+const TOP_SESSIONS = 10; // the server sends only these (?limit=), costliest first here
+
 function renderTables(sessions, projects, tools, models) {
   const top = [...sessions.sessions]
     .sort((a, b) => (b.cost_usd || 0) - (a.cost_usd || 0) || b.total_tokens - a.total_tokens)
-    .slice(0, 10);
+    .slice(0, TOP_SESSIONS);
   table("#sessions", [
     ["session", (r) => shortId(r.session_id), (r) => r.session_id, false],
     ["agent", (r) => r.agent, null, false],
@@ -357,7 +359,7 @@ async function load() {
       getJson(reportUrl("weekly", { since: context.week_start }, false)),
       getJson(reportUrl("monthly", { since: context.month_start }, false)),
       getJson(reportUrl("blocks", { since: context.yesterday }, false)),
-      getJson(reportUrl("session", {}, true)),
+      getJson(reportUrl("session", { limit: TOP_SESSIONS }, true)),
       getJson(reportUrl("projects", {}, true)),
       getJson(reportUrl("tools", {}, true)),
       getJson(reportUrl("model", {}, true)),
