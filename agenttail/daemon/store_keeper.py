@@ -127,6 +127,12 @@ class StoreKeeper:
         store.close()
         return self.open()
 
+    def holds(self, opened_on: Identity | None) -> bool:
+        """Whether a connection opened on ``opened_on`` is still on the store's file, undamaged."""
+        if opened_on is None or file_identity(self.path) != opened_on:
+            return False
+        return _damaged_in_place(self.path) is None
+
     def check(self) -> None:
         """For the sweep: a missing store is created before it is read."""
         with self._lock:

@@ -289,10 +289,18 @@ class Workers:
             committed = processor.store.commit_group()
         except sqlite3.Error as exc:
             committed, lost = False, exc
+        keeper = self.keeper
+        moved = committed and keeper is not None and not keeper.holds(processor.store_identity)
+        if moved:
+            # The store was replaced or damaged while the group was read (a group waits up to
+            # commit_interval_ms): what it committed went to the old file, so read it again.
+            committed = False
         if any(outcome.records for _, outcome in done):  # a re-read that found nothing
             self.pacer.committed()  # does not hold back the next append
         if not committed:  # nothing of the group was stored: every stream is read again
             error = f"commit failed: {lost!r}" if lost else "the group was rolled back"
+            if moved:
+                error = "the store was replaced while the group was read"
             log.warning("commit_group_lost", streams=len(done), error=error)
             done = [
                 (
