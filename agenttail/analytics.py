@@ -1,9 +1,10 @@
 """The read interface every report uses: one ``Analytics`` protocol over a usage store.
 
 Reports and ``--json`` outputs ask this interface, never SQL. The local SQLite store implements
-it (``agenttail.store.analytics.SqliteAnalytics``) from trigger-kept rollups; a team store on
-PostgreSQL implements the same protocol and passes the same test suite
-(``tests/analytics_contract.py``). Anything one engine does differently (bucketing by local
+it (``agenttail.store.analytics.SqliteAnalytics``) from trigger-kept rollups; the team store
+(SQLite or PostgreSQL, ``agenttail.store.team.analytics.TeamAnalytics``) implements the same
+protocol from rollups kept in each batch's transaction and passes the same test suite
+(``tests/test_analytics.py``). Anything one engine does differently (bucketing by local
 time, histogram bins) stays behind the implementation.
 
 Units: times are epoch milliseconds (UTC); cost is integer nanodollars, ``None`` = unpriced
@@ -28,6 +29,7 @@ class Dimension(StrEnum):
     SESSION = "session"
     TOOL = "tool"
     MACHINE = "machine"
+    USER = "user"
 
 
 class Bucket(StrEnum):
@@ -100,6 +102,8 @@ class Query:
     agents: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()  # a team store's developers (the local store: this user)
+    machines: tuple[str, ...] = ()  # machine ids (the local store: this host)
     since_ms: int | None = None
     until_ms: int | None = None
     timezone: tzinfo = UTC

@@ -82,6 +82,8 @@ class ReportOptions:
     agents: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    machines: tuple[str, ...] = ()
     cost_source: CostSource = CostSource.CALCULATED
     order: str | None = None  # None: each report's natural order
     prices: dict[str, ModelPrice] = field(default_factory=dict)
@@ -93,6 +95,8 @@ class ReportOptions:
             agents=self.agents,
             projects=self.projects,
             models=self.models,
+            users=self.users,
+            machines=self.machines,
             since_ms=low,
             until_ms=high,
             timezone=self.window.tz,
@@ -166,17 +170,24 @@ _PERIOD_LABELS: dict[Bucket, tuple[str, str, Callable[[datetime], str]]] = {
 }
 
 
-def period_report(analytics: Analytics, options: ReportOptions, bucket: Bucket) -> dict[str, Any]:
-    """Sums per calendar period in the window's timezone, each with its models and agents."""
+_PeriodKey = tuple[str, str | None]  # the period's label, the --by value
+
+
+def period_report(
+    analytics: Analytics, options: ReportOptions, bucket: Bucket, by: Dimension | None = None
+) -> dict[str, Any]:
+    """Sums per calendar period in the window's timezone, each with its models and agents;
+    with ``by`` (user, machine...), one row per period and value of that dimension."""
     name, label, text = _PERIOD_LABELS[bucket]
-    periods: dict[str, Usage] = defaultdict(Usage)
-    models: dict[str, dict[str | None, Usage]] = defaultdict(lambda: defaultdict(Usage))
-    agents: dict[str, set[str]] = defaultdict(set)
-    model_agents: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+    periods: dict[_PeriodKey, Usage] = defaultdict(Usage)
+    models: dict[_PeriodKey, dict[str | None, Usage]] = defaultdict(lambda: defaultdict(Usage))
+    agents: dict[_PeriodKey, set[str]] = defaultdict(set)
+    model_agents: dict[tuple[_PeriodKey, str | None], set[str]] = defaultdict(set)
     total = Usage()
-    for row in analytics.usage(options.query, (Dimension.AGENT, Dimension.MODEL), bucket):
+    group_by = (Dimension.AGENT, Dimension.MODEL, *((by,) if by is not None else ()))
+    for row in analytics.usage(options.query, group_by, bucket):
         assert row.period is not None
-        key = text(row.period)
+        key = (text(row.period), None if by is None else row.keys[by] or "unknown")
         agent, model = row.keys[Dimension.AGENT] or "", row.keys[Dimension.MODEL]
         periods[key] += row.usage
         models[key][model] += row.usage
@@ -184,8 +195,11 @@ def period_report(analytics: Analytics, options: ReportOptions, bucket: Bucket) 
         model_agents[(key, model)].add(agent)
         total += row.usage
     entries = []
-    for key in options.ordered(list(periods), key=lambda k: k):
-        entry = {label: key, **usage_fields(periods[key], options.cost_source)}
+    for key in options.ordered(list(periods), key=lambda k: (k[0], k[1] or "")):
+        entry: dict[str, Any] = {label: key[0]}
+        if by is not None:
+            entry[str(by)] = key[1]
+        entry.update(usage_fields(periods[key], options.cost_source))
         entry["agents"] = sorted(agents[key])
         entry["models"] = [
             {
@@ -198,21 +212,29 @@ def period_report(analytics: Analytics, options: ReportOptions, bucket: Bucket) 
             )
         ]
         entries.append(entry)
-    data = {name: entries, "totals": usage_fields(total, options.cost_source)}
+    data: dict[str, Any] = {name: entries, "totals": usage_fields(total, options.cost_source)}
+    if by is not None:
+        data["by"] = str(by)
     return _with_unpriced(data, analytics, options)
 
 
-def daily_report(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
-    return period_report(analytics, options, Bucket.DAY)
+def daily_report(
+    analytics: Analytics, options: ReportOptions, by: Dimension | None = None
+) -> dict[str, Any]:
+    return period_report(analytics, options, Bucket.DAY, by)
 
 
-def weekly_report(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
+def weekly_report(
+    analytics: Analytics, options: ReportOptions, by: Dimension | None = None
+) -> dict[str, Any]:
     """Weeks start on Monday (ISO 8601); ``week`` is that Monday's date."""
-    return period_report(analytics, options, Bucket.WEEK)
+    return period_report(analytics, options, Bucket.WEEK, by)
 
 
-def monthly_report(analytics: Analytics, options: ReportOptions) -> dict[str, Any]:
-    return period_report(analytics, options, Bucket.MONTH)
+def monthly_report(
+    analytics: Analytics, options: ReportOptions, by: Dimension | None = None
+) -> dict[str, Any]:
+    return period_report(analytics, options, Bucket.MONTH, by)
 
 
 # -- sessions, models -------------------------------------------------------------------------

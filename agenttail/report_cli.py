@@ -39,42 +39,65 @@ def _click_options(params: tuple[Param, ...]) -> Callable[[Command], Command]:
 
 
 def _common(func: Callable[..., None]) -> Callable[..., None]:
-    """Options every report takes."""
+    """Options every report takes (``--database`` only here: the dashboard reads the local
+    store)."""
     func = _click_options(COMMON)(func)
+    func = click.option(
+        "--database",
+        metavar="URL",
+        help="Report on a team store: sqlite:///PATH or postgresql://... (the URL "
+        "`agenttail server --database` writes).",
+    )(func)
     return json_option("Print JSON (a stable contract; schemas/reports/).")(func)
 
 
 def _run(params: dict[str, Any], build: Build | str, printer: Printer) -> None:
-    """Open the store read-only, build the report (a ``REPORTS`` name or a function), print
-    JSON or a table.
+    """Open the store read-only (the local one, or the team's with ``--database``), build the
+    report (a ``REPORTS`` name or a function), print JSON or a table.
 
     Store failures and ``AgenttailError`` reach the user through the CLI group's handler.
     """
-    from agenttail.paths import AppPaths
     from agenttail.pricing import custom_prices
-    from agenttail.store import open_readonly
-    from agenttail.store.analytics import SqliteAnalytics
 
     _paths, config = settings(strict=False)
-    store = open_readonly(AppPaths.resolve())
     try:
         options = options_from(params, custom_prices(config))
-        analytics = SqliteAnalytics(store)
-        if isinstance(build, str):
-            data = build_report(REPORTS[build], analytics, options, params)
-        else:
-            data = build(analytics, options)
     except ReportError as exc:
         raise click.BadParameter(str(exc)) from None
-    finally:
-        if store is not None:
-            store.close()
+    if params["database"]:
+        from agenttail.store.team.analytics import open_team_analytics
+
+        with open_team_analytics(params["database"]) as team:
+            data = _build(build, team, options, params)
+    else:
+        from agenttail.paths import AppPaths
+        from agenttail.store import open_readonly
+        from agenttail.store.analytics import SqliteAnalytics
+
+        store = open_readonly(AppPaths.resolve())
+        try:
+            analytics = SqliteAnalytics(store, config.get_str("upload.user"))
+            data = _build(build, analytics, options, params)
+        finally:
+            if store is not None:
+                store.close()
     if params["as_json"]:
         echo_json(data)
     else:
         printer(data, params)
         for line in note_lines(data.get("notes", [])):
             click.echo(line)
+
+
+def _build(
+    build: Build | str, analytics: Analytics, options: ReportOptions, params: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        if isinstance(build, str):
+            return build_report(REPORTS[build], analytics, options, params)
+        return build(analytics, options)
+    except ReportError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 # -- tables -----------------------------------------------------------------------------------
@@ -175,16 +198,20 @@ def _usage_printer(
 
 @click.group()
 def report() -> None:
-    """Usage reports from the local store (every agent; filter with --agent)."""
+    """Usage reports from the local store, or a team store with --database (every agent;
+    filter with --agent, --user, --machine)."""
 
 
 def _period_command(name: str, key: str, label: str, noun: str) -> None:
     @report.command(name, help=f"Tokens, requests and cost per {noun}.")
     @_common
+    @_click_options(REPORTS[name].params)
     @click.option("--breakdown", is_flag=True, help="Per-model rows under each period.")
     @click.option("--chart", is_flag=True, help="A bar chart of cost per period under the table.")
     def command(**params: Any) -> None:
-        _run(params, name, _usage_printer(key, label))
+        by = params["by"]
+        columns = (((by, by),) if by else ()) + (("agent", "agents"),)
+        _run(params, name, _usage_printer(key, label, columns))
 
 
 _period_command("daily", "daily", "date", "day")

@@ -54,6 +54,8 @@ COMMON: tuple[Param, ...] = (
     Param("agent", "agents", "Only this agent (repeatable).", multiple=True),
     Param("project", "projects", "Only this project (repeatable).", multiple=True),
     Param("model", "models", "Only this model (repeatable).", multiple=True),
+    Param("user", "users", "Only this developer (repeatable; a team store).", multiple=True),
+    Param("machine", "machines", "Only this machine id (repeatable; a team store).", multiple=True),
     Param(
         "cost-source",
         "cost_source",
@@ -88,6 +90,8 @@ def options_from(values: Mapping[str, Any], prices: dict[str, ModelPrice]) -> Re
         agents=tuple(values.get("agents") or ()),
         projects=tuple(values.get("projects") or ()),
         models=tuple(values.get("models") or ()),
+        users=tuple(values.get("users") or ()),
+        machines=tuple(values.get("machines") or ()),
         cost_source=CostSource(values.get("cost_source") or CostSource.CALCULATED.value),
         order=values.get("order"),
         prices=prices,
@@ -150,13 +154,28 @@ def _sessions(
     return session_report(analytics, options, positive_count("limit", values.get("limit")))
 
 
+def _periods(
+    report: Callable[[Analytics, ReportOptions, Dimension | None], dict[str, Any]],
+) -> Build:
+    return lambda analytics, options, values: report(
+        analytics, options, Dimension(values["by"]) if values.get("by") else None
+    )
+
+
+# --by of the period reports: a row per period and developer or machine (a team's view).
+_PERIOD_BY = Param(
+    "by",
+    "by",
+    "One row per period and developer or machine (a team store's view).",
+    choices=(Dimension.USER.value, Dimension.MACHINE.value),
+)
 _GROUPS = (Dimension.MODEL, Dimension.AGENT, Dimension.TOOL)
 REPORTS: dict[str, ReportSpec] = {
     spec.name: spec
     for spec in (
-        ReportSpec("daily", _plain(daily_report), "daily"),
-        ReportSpec("weekly", _plain(weekly_report), "weekly"),
-        ReportSpec("monthly", _plain(monthly_report), "monthly"),
+        ReportSpec("daily", _periods(daily_report), "daily", (_PERIOD_BY,)),
+        ReportSpec("weekly", _periods(weekly_report), "weekly", (_PERIOD_BY,)),
+        ReportSpec("monthly", _periods(monthly_report), "monthly", (_PERIOD_BY,)),
         ReportSpec(
             "session",
             _sessions,

@@ -33,6 +33,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     yield
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster for the whole session (tests/server/postgres.py); each
+    test that needs one makes its own database on it."""
+    from tests.server.postgres import postgres_cluster
+
+    with postgres_cluster() as url:
+        yield url
+
+
 @pytest.fixture(autouse=True)
 def no_thread_leaks() -> Iterator[None]:
     """A daemon that leaks threads leaks them in production too."""

@@ -1,9 +1,10 @@
 """The ``Analytics`` contract: every implementation answers these questions the same way.
 
 The ``analytics`` fixture builds a store from ``FIXTURE`` (plain ``MetricEvent`` values) and
-yields an implementation over it, once per implementation in ``IMPLEMENTATIONS``. A team store
-(PostgreSQL) adds its factory there and must pass the same tests. Every expected number is
-computed here, from ``FIXTURE``, by the test's own arithmetic.
+yields an implementation over it, once per implementation in ``IMPLEMENTATIONS``: the local
+store, and the team store on SQLite and on a real PostgreSQL, loaded as a daemon sends events
+(a local store, the wire encoding, the receiver's decoder, ``TeamStore.ingest``). Every
+expected number is computed here, from ``FIXTURE``, by the test's own arithmetic.
 """
 
 from __future__ import annotations
@@ -230,7 +231,9 @@ ERRORS = [e for e in FIXTURE if e.kind == EventKind.API_ERROR]
 # -- implementations --------------------------------------------------------------------------
 
 
-def _sqlite(tmp_path: Path, events: Sequence[MetricEvent]) -> Iterator[Analytics]:
+def _sqlite(
+    _request: pytest.FixtureRequest, tmp_path: Path, events: Sequence[MetricEvent]
+) -> Iterator[Analytics]:
     from agenttail.store import Store
     from agenttail.store.analytics import SqliteAnalytics
     from agenttail.store.events import upsert_events
@@ -242,14 +245,37 @@ def _sqlite(tmp_path: Path, events: Sequence[MetricEvent]) -> Iterator[Analytics
         yield SqliteAnalytics(store)
 
 
-IMPLEMENTATIONS: dict[str, Callable[[Path, Sequence[MetricEvent]], Iterator[Analytics]]] = {
+def _team(engine: str) -> Factory:
+    def factory(
+        request: pytest.FixtureRequest, tmp_path: Path, events: Sequence[MetricEvent]
+    ) -> Iterator[Analytics]:
+        from agenttail.store.team.analytics import open_team_analytics
+        from tests.server.daemon_upload import upload
+        from tests.server.postgres import fresh_database
+
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        if engine == "sqlite":
+            url = f"sqlite:///{tmp_path / 'team.db'}"
+        else:
+            url = fresh_database(request.getfixturevalue("postgres_server"))
+        upload(url, tmp_path / "daemon", events)
+        with open_team_analytics(url) as analytics:
+            yield analytics
+
+    return factory
+
+
+Factory = Callable[[pytest.FixtureRequest, Path, Sequence[MetricEvent]], Iterator[Analytics]]
+IMPLEMENTATIONS: dict[str, Factory] = {
     "sqlite": _sqlite,
+    "team-sqlite": _team("sqlite"),
+    "team-postgresql": _team("postgresql"),
 }
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def analytics(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Analytics]:
-    yield from IMPLEMENTATIONS[request.param](tmp_path, FIXTURE)
+    yield from IMPLEMENTATIONS[request.param](request, tmp_path, FIXTURE)
 
 
 # -- expected values, by plain arithmetic over FIXTURE -----------------------------------------
@@ -590,9 +616,9 @@ def test_latest_tool_failures_are_failed_calls_only(analytics: Analytics) -> Non
     assert analytics.latest_tool_failures(Query(agents=("copilot",)), 10) == []
 
 
-def test_empty_store_answers_empty(tmp_path: Path) -> None:
-    for factory in IMPLEMENTATIONS.values():
-        for empty in factory(tmp_path / "empty", []):
+def test_empty_store_answers_empty(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    for name, factory in IMPLEMENTATIONS.items():
+        for empty in factory(request, tmp_path / name, []):
             assert empty.usage(Query()) == []
             assert empty.usage(Query(), (Dimension.MODEL,), Bucket.DAY) == []
             assert empty.sessions(Query()) == []

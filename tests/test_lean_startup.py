@@ -24,7 +24,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 # Modules a report or status must never load: structlog (its dev console pulls rich and
 # pygments), sqlite-utils, genai-prices, the entry-point plugin scan, the daemon's scheduler
-# and watcher, the upload transport and its protobufs.
+# and watcher, the upload transport and its protobufs, the team server and its PostgreSQL
+# driver (only a report on a postgresql:// team store loads psycopg).
 HEAVY_FOR_READERS = (
     "structlog",
     "rich",
@@ -37,6 +38,8 @@ HEAVY_FOR_READERS = (
     "httpx",
     "opentelemetry",
     "google.protobuf",
+    "psycopg",
+    "starlette",
 )
 # A no-op scan loads plugins (the entry-point scan), but writes no log record (structlog and
 # its console stay unloaded) and finds its schema current without sqlite-utils.
@@ -159,3 +162,14 @@ def test_a_scan_that_has_something_to_say_still_logs_it(claude_dir: Path) -> Non
     assert [(r["level"], r["malformed"], r["path"]) for r in bad] == [
         ("warning", 1, str(transcript))
     ]
+
+
+def test_report_on_a_team_sqlite_store_starts_lean(tmp_path: Path) -> None:
+    from agenttail.store.team import open_team_store
+
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    open_team_store(url).close()
+    names, stdout = imported_modules("report", "daily", "--json", "--database", url)
+    assert json.loads(stdout)["daily"] == []  # a real report ran on the (empty) team store
+    assert "agenttail.store.team.analytics" in names
+    assert loaded(names, HEAVY_FOR_READERS) == []

@@ -1,9 +1,12 @@
-"""``Analytics`` on the local SQLite store, answered from the rollups of ``rollups.py``.
+"""``Analytics`` answered from the rollups of ``rollups.py``: the local store's and the team's.
 
-SQLite-only choices live here: local calendar periods are computed by splitting the window
-into spans of constant UTC offset (every offset is a multiple of 15 minutes, the rollups'
-slice, so local days are exact) and grouping ``(bucket + offset)`` per span; percentiles come
-from hourly log-scale histograms (``rollups.py`` explains the bound).
+``RollupAnalytics`` holds the questions, in SQL that SQLite and PostgreSQL both run (the team
+store keeps the same rollup tables, plus user and machine keys, in each batch's transaction):
+local calendar periods are computed by splitting the window into spans of constant UTC offset
+(every offset is a multiple of 15 minutes, the rollups' slice, so local days are exact) and
+grouping ``(bucket + offset)`` per span; percentiles come from hourly log-scale histograms
+(``rollups.py`` explains the bound). ``SqliteAnalytics`` runs it on the local store, where the
+user and machine are this one.
 """
 
 from __future__ import annotations
@@ -55,15 +58,18 @@ _USAGE_SUMS = (
 )
 _SUM_SQL = ", ".join(f"sum({c}) AS {c}" for c in _USAGE_SUMS)
 
-# Per-request columns of counted, measured requests, named as in usage_rollup: dimensions the
-# rollup lacks (session) are read from here, through the events time index.
-_REQUESTS = f"""SELECT ts_ms / {QUARTER_HOUR_MS} AS bucket, agent,
+
+def _requests_sql(events: str, identity: Sequence[str]) -> str:
+    """Per-request columns of counted, measured requests, named as in usage_rollup: dimensions
+    the rollup lacks (session) are read from here, through the events time index."""
+    return f"""SELECT ts_ms / {QUARTER_HOUR_MS} AS bucket, agent,
     COALESCE(project, '') AS project, COALESCE(model, '') AS model, session_id,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-    1 AS requests, COALESCE(cost_nusd, 0) AS cost_nusd, (cost_nusd IS NULL) AS unpriced_requests,
+    {", ".join(identity)}, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    reasoning_tokens, 1 AS requests, COALESCE(cost_nusd, 0) AS cost_nusd,
+    CASE WHEN cost_nusd IS NULL THEN 1 ELSE 0 END AS unpriced_requests,
     COALESCE(recorded_cost_nusd, 0) AS recorded_cost_nusd,
-    (recorded_cost_nusd IS NOT NULL) AS recorded_requests, ts_ms, ts_ms AS t_ms
-    FROM events WHERE kind = 'llm_request' AND counted = 1 AND estimated = 0"""
+    CASE WHEN recorded_cost_nusd IS NULL THEN 0 ELSE 1 END AS recorded_requests, ts_ms,
+    ts_ms AS t_ms FROM {events} WHERE kind = 'llm_request' AND counted = 1 AND estimated = 0"""
 
 
 def _usage(row: Mapping[str, Any]) -> Usage:
@@ -129,7 +135,7 @@ class _Where:
             self.add(f"{column} IN ({marks})", *values)
 
     def sql(self) -> str:
-        return " AND ".join(self.clauses) if self.clauses else "1"
+        return " AND ".join(self.clauses) if self.clauses else "1 = 1"
 
 
 def _slices(query: Query, slice_ms: int) -> tuple[int, int]:
@@ -139,7 +145,7 @@ def _slices(query: Query, slice_ms: int) -> tuple[int, int]:
     return low // slice_ms, -(-high // slice_ms)
 
 
-def _filters(
+def _query_filters(
     query: Query,
     *,
     time_column: str | None = None,
@@ -245,7 +251,7 @@ def _source(
             f"WHERE {bounds.sql()} AND {where.sql()}"
         )
         params += [*bounds.params, *where.params]
-    return f"({' UNION ALL '.join(selects)})", params
+    return f"({' UNION ALL '.join(selects)}) AS source", params
 
 
 def _floor(ms: int | None, slice_ms: int) -> int | None:
@@ -275,17 +281,41 @@ def _percentiles(bins: Iterable[tuple[int, int]], mean: float | None) -> Percent
     return Percentiles(count, mean, rank(0.50), rank(0.90), rank(0.95), rank(0.99))
 
 
-class SqliteAnalytics:
-    """The ``Analytics`` protocol on one open ``Store`` (read-only is enough)."""
+def sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
-    def __init__(self, store: Store | None) -> None:
-        self.store = store
-        self.machine = socket.gethostname()
+
+_IDENTITY = {Dimension.USER: "user_name", Dimension.MACHINE: "machine_id"}
+
+
+class RollupAnalytics:
+    """The ``Analytics`` protocol over rollup tables, in SQL both engines run (``?`` marks
+    parameters). Subclasses say how rows are read, where events are and who sent them."""
+
+    events_table = "events"
+    # The models of a session, joined by a unit separator: (SQLite, PostgreSQL) spellings.
+    text_agg = "group_concat({}, char(31))"
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        if self.store is None:
-            return iter(())
-        return self.store.query(sql, params)
+        raise NotImplementedError
+
+    def identity(self, dimension: Dimension) -> str:
+        """SQL for the user or machine of a rollup or events row."""
+        raise NotImplementedError
+
+    def _unrecorded_agents(self) -> list[str]:
+        """Agents that keep no token usage on disk."""
+        raise NotImplementedError
+
+    def _identity_columns(self) -> tuple[str, ...]:
+        return tuple(f"{self.identity(d)} AS {column}" for d, column in _IDENTITY.items())
+
+    def _filters(self, query: Query, **options: Any) -> _Where:
+        where = _query_filters(query, **options)
+        where.within(self.identity(Dimension.USER), query.users)
+        where.within(self.identity(Dimension.MACHINE), query.machines)
+        return where
 
     # -- usage ------------------------------------------------------------------------------
 
@@ -298,8 +328,8 @@ class SqliteAnalytics:
             return "project"
         if dimension is Dimension.SESSION:
             return "session_id"
-        if dimension is Dimension.MACHINE:
-            return "''"
+        if dimension in _IDENTITY:
+            return _IDENTITY[dimension]
         raise ValueError(f"usage cannot be grouped by {dimension}: use tool_stats")
 
     def usage(
@@ -323,10 +353,7 @@ class SqliteAnalytics:
             sums[(period, *values[: len(dims)])] += usage
         out = []
         for key, usage in sums.items():
-            keys = {
-                d: (self.machine if d is Dimension.MACHINE else key[1 + i])
-                for i, d in enumerate(dims)
-            }
+            keys = {d: key[1 + i] for i, d in enumerate(dims)}
             period = None if key[0] is None else _localize(key[0], query.timezone)
             out.append(UsageRow(period, keys, usage))
         out.sort(key=lambda r: (r.period or _EPOCH.replace(tzinfo=UTC), *map(str, r.keys.values())))
@@ -349,13 +376,20 @@ class SqliteAnalytics:
         for low, high, offset_ms in spans:
             span = replace(query, since_ms=low, until_ms=high)
             if per_request:  # the events time index serves it
-                where = _filters(span, time_column="ts_ms", slice_ms=1)
-                source, params = f"({_REQUESTS} AND {where.sql()})", where.params
+                where = self._filters(span, time_column="ts_ms", slice_ms=1)
+                requests = _requests_sql(self.events_table, self._identity_columns())
+                source, params = f"({requests} AND {where.sql()}) AS source", where.params
             else:
                 coarsest = _coarsest(bucket, offset_ms)
-                usage_columns = ("agent", "project", "model", *_USAGE_SUMS)
+                usage_columns = (
+                    "agent",
+                    "project",
+                    "model",
+                    *self._identity_columns(),
+                    *_USAGE_SUMS,
+                )
                 source, params = _source(
-                    "usage_rollup", span, usage_columns, _filters(span), coarsest
+                    "usage_rollup", span, usage_columns, self._filters(span), coarsest
                 )
             local = "NULL" if offset_ms is None else f"(t_ms + {offset_ms}) / {slice_ms}"
             sql = (
@@ -383,7 +417,7 @@ class SqliteAnalytics:
     def _duration_means(
         self, query: Query, table: str, key: str, total: str, count: str
     ) -> dict[str | None, tuple[float | None, float | None]]:
-        where = _filters(query, model_column=None if table == "tool_rollup" else "model")
+        where = self._filters(query, model_column=None if table == "tool_rollup" else "model")
         source, params = _source(table, query, (f"{key} AS k", total, count), where)
         sql = f"SELECT k, sum({total}) AS total, sum({count}) AS n FROM {source} GROUP BY k"
         out: dict[str | None, tuple[float | None, float | None]] = {}
@@ -395,7 +429,9 @@ class SqliteAnalytics:
     def _histogram(
         self, query: Query, metric: LatencyMetric, key: str
     ) -> dict[str | None, list[tuple[int, int]]]:
-        where = _filters(query, model_column=None if metric is LatencyMetric.TOOL else "subject")
+        where = self._filters(
+            query, model_column=None if metric is LatencyMetric.TOOL else "subject"
+        )
         source, params = _source(
             f"latency_hist_{metric}", query, (f"{key} AS k", "bin", "n"), where
         )
@@ -469,7 +505,7 @@ class SqliteAnalytics:
             "sum(calls) AS calls, sum(ok) AS ok, sum(failed) AS failed, "
             "sum(duration_us) AS duration_us, sum(timed_calls) AS timed_calls"
         )
-        where = _filters(query, model_column=None)
+        where = self._filters(query, model_column=None)
         hist: dict[tuple[str | None, str], list[tuple[int, int]]] = defaultdict(list)
         spans: list[tuple[int | None, int | None, int | None]]
         if bucket is None:
@@ -536,10 +572,10 @@ class SqliteAnalytics:
         elif group_by is Dimension.TOOL:
             key, classes = "tool", "error_class = 'tool_failure'"
         elif group_by is Dimension.AGENT:
-            key, classes = "agent", "1"
+            key, classes = "agent", "1 = 1"
         else:
             raise ValueError(f"errors cannot be grouped by {group_by}")
-        where = _filters(query, model_column=None if group_by is Dimension.TOOL else "model")
+        where = self._filters(query, model_column=None if group_by is Dimension.TOOL else "model")
         where.add(classes)
         source, params = _source(
             "error_rollup", query, (f"{key} AS k", "error_class", "errors"), where
@@ -580,6 +616,8 @@ class SqliteAnalytics:
     def sessions(self, query: Query) -> list[SessionStats]:
         where = _Where()
         where.within("agent", query.agents)
+        where.within(self.identity(Dimension.USER), query.users)
+        where.within(self.identity(Dimension.MACHINE), query.machines)
         having = _Where()
         if query.since_ms is not None:
             # Sessions seen since then: the last_ms index finds them without a full scan.
@@ -595,15 +633,16 @@ class SqliteAnalytics:
             having.add(f"max(project) IN ({marks})", *query.projects)
         if query.models:
             marks = ", ".join("?" for _ in query.models)
-            having.add(f"sum(model IN ({marks})) > 0", *query.models)
+            having.add(f"sum(CASE WHEN model IN ({marks}) THEN 1 ELSE 0 END) > 0", *query.models)
         sums = ", ".join(f"sum({c}) AS {c}" for c in _USAGE_SUMS)
         rows = self._rows(
             "SELECT agent, session_id, max(project) AS project, min(first_ms) AS first_ms,"
             " max(last_ms) AS last_ms, max(peak_context_tokens) AS peak_context_tokens,"
             " sum(tool_calls) AS tool_calls, sum(tool_failed) AS tool_failed,"
             " sum(api_errors) AS api_errors, sum(compactions) AS compactions,"
-            f" {sums}, group_concat(CASE WHEN requests > 0 THEN NULLIF(model, '') END,"
-            " char(31)) AS models,"
+            f" {sums}, "
+            + self.text_agg.format("CASE WHEN requests > 0 THEN NULLIF(model, '') END")
+            + " AS models,"
             " (SELECT count(*) FROM session_runs AS r WHERE r.agent = s.agent"
             "  AND r.session_id = s.session_id) AS turns"
             f" FROM session_rollup AS s WHERE {where.sql()} GROUP BY agent, session_id"
@@ -634,6 +673,8 @@ class SqliteAnalytics:
         """Swap the stored cost of custom-priced models for their custom price."""
         where = _Where()
         where.within("agent", query.agents)
+        where.within(self.identity(Dimension.USER), query.users)
+        where.within(self.identity(Dimension.MACHINE), query.machines)
         where.within("model", list(query.prices))
         sums = ", ".join(f"sum({c}) AS {c}" for c in _USAGE_SUMS)
         changes: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
@@ -665,7 +706,7 @@ class SqliteAnalytics:
         return [
             row["session_id"]
             for row in self._rows(
-                "SELECT DISTINCT session_id FROM events WHERE session_id >= ? "
+                f"SELECT DISTINCT session_id FROM {self.events_table} WHERE session_id >= ? "
                 "AND session_id < ? ORDER BY session_id LIMIT 2",
                 [prefix, prefix + "\U0010ffff"],
             )
@@ -677,7 +718,8 @@ class SqliteAnalytics:
             "SELECT kind, ts_ms, run_id, model, tool_name, ok, duration_ms, error_class,"
             " context_tokens, estimated, input_tokens, output_tokens, cache_read_tokens,"
             " cache_write_tokens, reasoning_tokens, cost_nusd, recorded_cost_nusd"
-            " FROM events WHERE session_id = ? AND counted = 1 ORDER BY ts_ms, event_id",
+            f" FROM {self.events_table} WHERE session_id = ? AND counted = 1"
+            " ORDER BY ts_ms, event_id",
             [session_id],
         ):
             usage = Usage()
@@ -728,7 +770,7 @@ class SqliteAnalytics:
     def activity(self, query: Query) -> list[Activity]:
         """Hourly slices: a 5-hour block starts on a whole hour, so an hour never straddles
         two blocks."""
-        where = _filters(query, time_column="hour", slice_ms=HOUR_MS)
+        where = self._filters(query, time_column="hour", slice_ms=HOUR_MS)
         out = []
         for row in self._rows(
             f"SELECT hour, model, {_SUM_SQL} FROM usage_rollup_hourly WHERE {where.sql()} "
@@ -744,10 +786,10 @@ class SqliteAnalytics:
         return out
 
     def activity_span(self, query: Query) -> tuple[int, int] | None:
-        where = _filters(query, time_column="ts_ms", slice_ms=1)
+        where = self._filters(query, time_column="ts_ms", slice_ms=1)
         row = next(
             self._rows(
-                "SELECT min(ts_ms) AS first, max(ts_ms) AS last FROM events WHERE "
+                f"SELECT min(ts_ms) AS first, max(ts_ms) AS last FROM {self.events_table} WHERE "
                 f"kind = 'llm_request' AND counted = 1 AND estimated = 0 AND {where.sql()}",
                 where.params,
             ),
@@ -763,16 +805,16 @@ class SqliteAnalytics:
         """Agents without tokens on disk (their declaration, stored at ingest) that have
         requests or tool calls in the window, and estimated requests per agent."""
         unrecorded = {
-            row["agent"]
-            for row in self._rows("SELECT agent FROM agent_tokens WHERE tokens_recorded = 0")
-            if not query.agents or row["agent"] in query.agents
+            agent
+            for agent in self._unrecorded_agents()
+            if not query.agents or agent in query.agents
         }
         active: set[str] = set()
         if unrecorded:
             only = replace(query, agents=tuple(sorted(unrecorded)))
-            counters = [("usage_rollup", "requests", _filters(only))]
+            counters = [("usage_rollup", "requests", self._filters(only))]
             if not query.models:  # tool calls carry no model
-                counters.append(("tool_rollup", "calls", _filters(only, model_column=None)))
+                counters.append(("tool_rollup", "calls", self._filters(only, model_column=None)))
             for table, counter, where in counters:
                 source, params = _source(table, only, ("agent", counter), where)
                 active.update(
@@ -782,11 +824,11 @@ class SqliteAnalytics:
                         params,
                     )
                 )
-        where = _filters(query, time_column="ts_ms", slice_ms=1)
+        where = self._filters(query, time_column="ts_ms", slice_ms=1)
         estimated = {
             row["agent"]: int(row["n"])
             for row in self._rows(
-                "SELECT agent, count(*) AS n FROM events WHERE estimated = 1"
+                f"SELECT agent, count(*) AS n FROM {self.events_table} WHERE estimated = 1"
                 f" AND kind = 'llm_request' AND counted = 1 AND {where.sql()} GROUP BY agent",
                 where.params,
             )
@@ -794,6 +836,33 @@ class SqliteAnalytics:
         return [
             TokenNote(agent, agent not in active, estimated.get(agent, 0))
             for agent in sorted(active | set(estimated))
+        ]
+
+
+class SqliteAnalytics(RollupAnalytics):
+    """The ``Analytics`` protocol on one open local ``Store`` (read-only is enough): every
+    event is this user's, on this machine (the host name)."""
+
+    def __init__(self, store: Store | None, user: str | None = None) -> None:
+        from agenttail.upload.settings import os_user
+
+        self.store = store
+        self.machine = socket.gethostname()
+        self.user = user or os_user()  # as uploads name this user (``upload.user``)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        if self.store is None:
+            return iter(())
+        return self.store.query(sql, params)
+
+    def identity(self, dimension: Dimension) -> str:
+        return sql_text(self.user if dimension is Dimension.USER else self.machine)
+
+    def _unrecorded_agents(self) -> list[str]:
+        """As each agent declares it (stored with its batches: ``agent_tokens``)."""
+        return [
+            row["agent"]
+            for row in self._rows("SELECT agent FROM agent_tokens WHERE tokens_recorded = 0")
         ]
 
 

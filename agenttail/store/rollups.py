@@ -19,6 +19,8 @@ to m010, which re-creates them and rebuilds every rollup from the events: a row 
 in is deleted and an extreme a replaced copy held is read again, so the triggers' result equals
 a rebuild (the bulk load builds the rollups that way, ``store/bulk.py``). A later change to a
 rollup is a new migration, never an edit here alone.
+Their SQL is portable (flags are CASE, not bare comparisons), so the team store keeps the
+same rollups on PostgreSQL (``store/team/rollups.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ COUNTED_REQUEST = "{r}.kind = 'llm_request' AND {r}.counted = 1 AND {r}.estimate
 def duration_bin(column: str) -> str:
     """SQL for a duration's histogram bin (durations under 1 ms share the 1 ms bin)."""
     return f"CAST(round(log2(max({column}, 1.0)) * {BINS_PER_DOUBLING}) AS INTEGER)"
+
+
+def portable_duration_bin(column: str) -> str:
+    """``duration_bin`` in SQL PostgreSQL runs too (no log2, no two-argument max)."""
+    at_least_1 = f"CASE WHEN {column} > 1.0 THEN {column} ELSE 1.0 END"
+    return f"CAST(round(ln({at_least_1}) / ln(2.0) * {BINS_PER_DOUBLING}) AS BIGINT)"
 
 
 def bin_value_ms(bin_index: int) -> float:
@@ -175,6 +183,30 @@ class Rollup:
             f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {', '.join(sets)};"
         )
 
+    def merge(self, events: str, selection: str, sign: str, least: str, greatest: str) -> str:
+        """One statement adding (``sign`` "") or subtracting ("-") the ``events`` rows (as
+        ``r``) that pass ``selection``: the set-at-a-time twin of the triggers, for stores
+        that keep rollups in their own transaction (the team store). ``least``/``greatest``
+        name the engine's two-argument min and max."""
+        keys = [expr.format(r="r") for expr in self.keys.values()]
+        values = keys + [f"{sign}sum(COALESCE({e.format(r='r')}, 0))" for e in self.sums.values()]
+        names = [*self.keys, *self.sums]
+        sets = [f"{c} = {self.table}.{c} + excluded.{c}" for c in self.sums]
+        if not sign:
+            names += list(self.extremes)
+            values += [f"{fn}({expr.format(r='r')})" for fn, expr in self.extremes.values()]
+            sets += [
+                f"{c} = COALESCE({least if fn == 'min' else greatest}({self.table}.{c}, "
+                f"excluded.{c}), {self.table}.{c}, excluded.{c})"
+                for c, (fn, _expr) in self.extremes.items()
+            ]
+        return (
+            f"INSERT INTO {self.table} ({', '.join(names)}) SELECT {', '.join(values)} "
+            f"FROM {events} AS r WHERE ({selection}) AND {self.where.format(r='r')} "
+            f"GROUP BY {', '.join(keys)} "
+            f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {', '.join(sets)}"
+        )
+
     def fill(self, db: Executes) -> None:
         """Build the rollup from the events already stored (the rollup table empty).
 
@@ -210,7 +242,8 @@ def _value_type(name: str) -> str:
 
 
 def _flag(condition: str) -> str:
-    return f"({condition})"
+    """1 or 0 (CASE, not a bare comparison: PostgreSQL does not sum booleans)."""
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
 _REQUEST = "{r}.kind = 'llm_request' AND {r}.estimated = 0"
@@ -233,13 +266,13 @@ USAGE = Rollup(
         "cost_nusd": "COALESCE({r}.cost_nusd, 0)",
         "recorded_cost_nusd": "COALESCE({r}.recorded_cost_nusd, 0)",
         "requests": "1",
-        "unpriced_requests": "({r}.cost_nusd IS NULL)",
-        "recorded_requests": "({r}.recorded_cost_nusd IS NOT NULL)",
-        "unknown_token_requests": "({r}.tokens_known = 0)",
-        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS INTEGER), 0)",
-        "timed_requests": "({r}.duration_ms IS NOT NULL)",
-        "ttft_us": "COALESCE(CAST(round({r}.ttft_ms * 1000) AS INTEGER), 0)",
-        "ttft_requests": "({r}.ttft_ms IS NOT NULL)",
+        "unpriced_requests": _flag("{r}.cost_nusd IS NULL"),
+        "recorded_requests": _flag("{r}.recorded_cost_nusd IS NOT NULL"),
+        "unknown_token_requests": _flag("{r}.tokens_known = 0"),
+        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS BIGINT), 0)",
+        "timed_requests": _flag("{r}.duration_ms IS NOT NULL"),
+        "ttft_us": "COALESCE(CAST(round({r}.ttft_ms * 1000) AS BIGINT), 0)",
+        "ttft_requests": _flag("{r}.ttft_ms IS NOT NULL"),
     },
     where=COUNTED_REQUEST,
     extremes={},
@@ -275,10 +308,10 @@ TOOLS = Rollup(
     },
     sums={
         "calls": "1",
-        "ok": "({r}.ok = 1)",
-        "failed": "({r}.ok = 0)",
-        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS INTEGER), 0)",
-        "timed_calls": "({r}.duration_ms IS NOT NULL)",
+        "ok": _flag("{r}.ok = 1"),
+        "failed": _flag("{r}.ok = 0"),
+        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS BIGINT), 0)",
+        "timed_calls": _flag("{r}.duration_ms IS NOT NULL"),
     },
     where="{r}.kind = 'tool_call' AND {r}.counted = 1",
     extremes={},
@@ -369,10 +402,10 @@ SESSIONS = Rollup(
                 "recorded_requests",
             )
         },
-        "tool_calls": "({r}.kind = 'tool_call')",
+        "tool_calls": _flag("{r}.kind = 'tool_call'"),
         "tool_failed": _flag(_FAILED_TOOL),
-        "api_errors": "({r}.kind = 'api_error')",
-        "compactions": "({r}.kind = 'compaction')",
+        "api_errors": _flag("{r}.kind = 'api_error'"),
+        "compactions": _flag("{r}.kind = 'compaction'"),
     },
     where="{r}.counted = 1",
     extremes={

@@ -10,13 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.postgres import fresh_database, postgres_cluster, wait_for_port
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    with postgres_cluster() as url:
-        yield url
+from tests.server.postgres import fresh_database, wait_for_port
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

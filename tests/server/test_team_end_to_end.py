@@ -2,7 +2,8 @@
 
 Each developer has their own state folder, Claude sessions and token; every request crosses a
 proxy that injects 503s, 429s, dropped connections and lost acks. The team store ends up with
-exactly the two corpora's totals, per user, whatever the engine.
+exactly the two corpora's totals, per user, whatever the engine, and ``agenttail report daily
+--json --database`` (a real CLI process) says so, per day and per user.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from tests.helpers import ClaudeSession
 from tests.server.conftest import RunningServer
 from tests.server.proxy import FaultProxy
 
+TOTALS = ("input_tokens", "output_tokens", "cache_read_tokens", "requests")
 
-def _corpus(config_dir: Path, seed: int, requests: int) -> dict[str, int]:
-    """Writes one developer's sessions; returns their totals by the test's own arithmetic."""
-    totals = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0, "requests": 0}
+
+def _corpus(config_dir: Path, seed: int, requests: int) -> dict[str, dict[str, int]]:
+    """Writes one developer's sessions; returns their totals per UTC day by the test's own
+    arithmetic."""
+    days: dict[str, dict[str, int]] = {}
     for session_number in range(3):
         session = ClaudeSession(config_dir, cwd=f"/home/dev{seed}/project{session_number}")
         for n in range(requests):
@@ -41,11 +45,39 @@ def _corpus(config_dir: Path, seed: int, requests: int) -> dict[str, int]:
                     cache_read=tokens["read"],
                 ),
             )
+            totals = days.setdefault(f"2026-11-0{1 + n % 5}", dict.fromkeys(TOTALS, 0))
             totals["input_tokens"] += tokens["input"]
             totals["output_tokens"] += tokens["output"]
             totals["cache_read_tokens"] += tokens["read"]
             totals["requests"] += 1
-    return totals
+    return days
+
+
+def _sum(days: list[dict[str, int]]) -> dict[str, int]:
+    return {name: sum(day[name] for day in days) for name in TOTALS}
+
+
+def _on_team(database: str) -> tuple[str, ...]:
+    return ("-z", "UTC", "--database", database)
+
+
+def _daily(database: str, *args: str) -> Any:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agenttail",
+            "report",
+            "daily",
+            "--json",
+            *args,
+            *_on_team(database),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    return orjson.loads(done.stdout)
 
 
 def _developer(tmp: Path, name: str, seed: int, server: RunningServer, url: str) -> Any:
@@ -105,4 +137,16 @@ def test_two_daemons_through_a_faulty_network_sum_exactly(
     finally:
         store.close()
     got = {row.pop("user_name"): {k: int(v) for k, v in row.items()} for row in rows}
-    assert got == {name: expected for name, (_env, expected) in developers.items()}
+    expected = {name: _sum(list(days.values())) for name, (_env, days) in developers.items()}
+    assert got == expected
+
+    report = _daily(server.database)
+    assert {k: report["totals"][k] for k in TOTALS} == _sum(list(expected.values()))
+    for row in report["daily"]:
+        same_day = [days[row["date"]] for _env, days in developers.values() if row["date"] in days]
+        assert {k: row[k] for k in TOTALS} == _sum(same_day), row["date"]
+    per_user = _daily(server.database, "--by", "user")
+    for row in per_user["daily"]:
+        _env, days = developers[row["user"]]
+        assert {k: row[k] for k in TOTALS} == days[row["date"]], (row["user"], row["date"])
+    assert len(per_user["daily"]) == sum(len(days) for _env, days in developers.values())

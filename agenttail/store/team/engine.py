@@ -15,9 +15,13 @@ from agenttail.store.team import (
     TokenInfo,
     event_row,
     new_token,
+    rollups,
     token_hash,
 )
 from agenttail.store.team import sql as q
+
+# Event ids per statement when a batch's rows are looked up or rolled up by id.
+CHUNK = 1000
 
 
 class Cursor(Protocol):
@@ -42,12 +46,51 @@ class SqlTeamStore:
         raise NotImplementedError
 
     def _create_schema(self) -> None:
+        """Tables and rollups, idempotent; rollups added to a store that has events already
+        are built from them once."""
         with self.transaction() as cur:
-            for statement in q.schema(self.dialect):
+            cur.execute(self.dialect.table_exists(), {"name": "usage_rollup"})
+            had_rollups = cur.fetchone() is not None
+            for statement in (*q.schema(self.dialect), *rollups.schema(self.dialect)):
                 cur.execute(statement)
+            if not had_rollups:
+                for statement in rollups.merges(self.dialect, "1 = 1", ""):
+                    cur.execute(statement)
+
+    def _roll(self, cur: Cursor, event_ids: list[str], sign: str) -> None:
+        """Add (``sign`` "") or subtract ("-") these stored events to every rollup."""
+        for start in range(0, len(event_ids), CHUNK):
+            chunk = event_ids[start : start + CHUNK]
+            selection = rollups.selection_of(self.dialect, chunk)
+            params = {f"e{i}": event_id for i, event_id in enumerate(chunk)}
+            for statement in rollups.merges(self.dialect, selection, sign):
+                cur.execute(statement, params)
+
+    def _changes(self, cur: Cursor, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """The batch's event ids whose stored row it will insert or replace (a higher
+        revision), and those of them already stored."""
+        incoming: dict[str, int] = {}
+        for row in rows:
+            incoming[row["event_id"]] = max(row["revision"], incoming.get(row["event_id"], -1))
+        ids = list(incoming)
+        stored: dict[str, int] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join(self.dialect.param(f"e{i}") for i in range(len(chunk)))
+            cur.execute(
+                f"SELECT event_id, revision FROM team_events WHERE event_id IN ({marks})",
+                {f"e{i}": event_id for i, event_id in enumerate(chunk)},
+            )
+            stored.update((str(event_id), int(revision)) for event_id, revision in cur.fetchall())
+        changed = [e for e in ids if e not in stored or incoming[e] > stored[e]]
+        return changed, [e for e in changed if e in stored]
 
     def ingest(self, batch: IngestBatch, now_ms: int) -> IngestResult:
-        """One transaction per batch: a replayed key, a lost ack or a crash never double counts."""
+        """One transaction per batch: a replayed key, a lost ack or a crash never double counts.
+
+        The rollups move in the same transaction: the stored rows the batch replaces are
+        subtracted before the upsert, the rows it stored are added after it.
+        """
         rows = [event_row(event, batch, now_ms) for event in batch.events]
         with self.transaction() as cur:
             cur.execute(
@@ -62,8 +105,11 @@ class SqlTeamStore:
             )
             if cur.rowcount == 0:
                 return IngestResult(batch.batch_id, len(rows), 0, duplicate=True)
+            changed, replaced = self._changes(cur, rows)
+            self._roll(cur, replaced, "-")
             cur.executemany(q.upsert_event(self.dialect), rows)
             stored = max(0, cur.rowcount)  # both drivers sum the rows of every execution
+            self._roll(cur, changed, "")
         return IngestResult(batch.batch_id, len(rows), stored, duplicate=False)
 
     def create_token(self, user: str, now_ms: int) -> str:

@@ -1,7 +1,8 @@
 """The team store's SQL, written once for both engines.
 
-The two dialects differ here only in column types and in how a named parameter is spelled
-(``:name`` for sqlite3, ``%(name)s`` for psycopg); everything else is common SQL.
+The two dialects differ here only in column types, how a named parameter is spelled
+(``:name`` for sqlite3, ``%(name)s`` for psycopg), the two-argument min/max and how a table is
+looked up; everything else is common SQL.
 """
 
 from __future__ import annotations
@@ -41,13 +42,21 @@ class Dialect:
     name: str
     integer: str
     real: str
+    least: str  # the two-argument min and max
+    greatest: str
 
     def param(self, name: str) -> str:
         return f":{name}" if self.name == "sqlite" else f"%({name})s"
 
+    def table_exists(self) -> str:
+        """SQL finding a table by the parameter ``name`` (one row when it exists)."""
+        if self.name == "sqlite":
+            return "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"
+        return "SELECT 1 WHERE to_regclass(%(name)s) IS NOT NULL"
 
-SQLITE = Dialect("sqlite", "INTEGER", "REAL")
-POSTGRES = Dialect("postgresql", "BIGINT", "DOUBLE PRECISION")
+
+SQLITE = Dialect("sqlite", "INTEGER", "REAL", "min", "max")
+POSTGRES = Dialect("postgresql", "BIGINT", "DOUBLE PRECISION", "LEAST", "GREATEST")
 
 
 def schema(d: Dialect) -> list[str]:
