@@ -169,19 +169,27 @@ class Rollup:
         values = [expr.format(r=row) for expr in self.keys.values()]
         # COALESCE: a comparison with a NULL column (a tool call of unknown outcome) is NULL.
         values += [f"{sign}COALESCE({expr.format(r=row)}, 0)" for expr in self.sums.values()]
-        sets = [f"{c} = {c} + excluded.{c}" for c in self.sums]
         if not sign:
             names += list(self.extremes)
             values += [expr.format(r=row) for _fn, expr in self.extremes.values()]
-            sets += [
-                f"{c} = COALESCE({fn}({c}, excluded.{c}), {c}, excluded.{c})"
-                for c, (fn, _expr) in self.extremes.items()
-            ]
+        sets = self._conflict_sets(sign, "min", "max")
         return (
             f"INSERT INTO {self.table} ({', '.join(names)}) SELECT {', '.join(values)} "
             f"WHERE {self.where.format(r=row)} "
             f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {', '.join(sets)};"
         )
+
+    def _conflict_sets(self, sign: str, least: str, greatest: str) -> list[str]:
+        """An upsert's SET list: sums add up; extremes (only when adding) keep the min/max."""
+        old = f"{self.table}."
+        sets = [f"{c} = {old}{c} + excluded.{c}" for c in self.sums]
+        if not sign:
+            sets += [
+                f"{c} = COALESCE({least if fn == 'min' else greatest}({old}{c}, excluded.{c}), "
+                f"{old}{c}, excluded.{c})"
+                for c, (fn, _expr) in self.extremes.items()
+            ]
+        return sets
 
     def merge(self, events: str, selection: str, sign: str, least: str, greatest: str) -> str:
         """One statement adding (``sign`` "") or subtracting ("-") the ``events`` rows (as
@@ -191,15 +199,10 @@ class Rollup:
         keys = [expr.format(r="r") for expr in self.keys.values()]
         values = keys + [f"{sign}sum(COALESCE({e.format(r='r')}, 0))" for e in self.sums.values()]
         names = [*self.keys, *self.sums]
-        sets = [f"{c} = {self.table}.{c} + excluded.{c}" for c in self.sums]
         if not sign:
             names += list(self.extremes)
             values += [f"{fn}({expr.format(r='r')})" for fn, expr in self.extremes.values()]
-            sets += [
-                f"{c} = COALESCE({least if fn == 'min' else greatest}({self.table}.{c}, "
-                f"excluded.{c}), {self.table}.{c}, excluded.{c})"
-                for c, (fn, _expr) in self.extremes.items()
-            ]
+        sets = self._conflict_sets(sign, least, greatest)
         return (
             f"INSERT INTO {self.table} ({', '.join(names)}) SELECT {', '.join(values)} "
             f"FROM {events} AS r WHERE ({selection}) AND {self.where.format(r='r')} "
