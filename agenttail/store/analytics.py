@@ -64,8 +64,8 @@ def _requests_sql(events: str, identity: Sequence[str]) -> str:
     the rollup lacks (session) are read from here, through the events time index."""
     return f"""SELECT ts_ms / {QUARTER_HOUR_MS} AS bucket, agent,
     COALESCE(project, '') AS project, COALESCE(model, '') AS model, session_id,
-    {", ".join(identity)}, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-    reasoning_tokens, 1 AS requests, COALESCE(cost_nusd, 0) AS cost_nusd,
+    {"".join(f"{column}, " for column in identity)}input_tokens, output_tokens,
+    cache_read_tokens, cache_write_tokens, reasoning_tokens, 1 AS requests, COALESCE(cost_nusd, 0) AS cost_nusd,
     CASE WHEN cost_nusd IS NULL THEN 1 ELSE 0 END AS unpriced_requests,
     COALESCE(recorded_cost_nusd, 0) AS recorded_cost_nusd,
     CASE WHEN recorded_cost_nusd IS NULL THEN 0 ELSE 1 END AS recorded_requests, ts_ms,
@@ -308,13 +308,19 @@ class RollupAnalytics:
         """Agents that keep no token usage on disk."""
         raise NotImplementedError
 
-    def _identity_columns(self) -> tuple[str, ...]:
-        return tuple(f"{self.identity(d)} AS {column}" for d, column in _IDENTITY.items())
+    def _identity_columns(self, dims: Sequence[Dimension]) -> tuple[str, ...]:
+        """The user and machine columns that grouping by ``dims`` needs."""
+        return tuple(f"{self.identity(d)} AS {_IDENTITY[d]}" for d in dims if d in _IDENTITY)
+
+    def _identity_filters(self, query: Query, where: _Where) -> None:
+        if query.users:
+            where.within(self.identity(Dimension.USER), query.users)
+        if query.machines:
+            where.within(self.identity(Dimension.MACHINE), query.machines)
 
     def _filters(self, query: Query, **options: Any) -> _Where:
         where = _query_filters(query, **options)
-        where.within(self.identity(Dimension.USER), query.users)
-        where.within(self.identity(Dimension.MACHINE), query.machines)
+        self._identity_filters(query, where)
         return where
 
     # -- usage ------------------------------------------------------------------------------
@@ -344,7 +350,8 @@ class RollupAnalytics:
         per_request = Dimension.SESSION in inner
         columns = [f"{self._dimension_sql(d)} AS d{i}" for i, d in enumerate(inner)]
         sums: dict[tuple[Any, ...], Usage] = defaultdict(Usage)
-        for local_n, row in self._grouped(query, per_request, columns, bucket):
+        identity = self._identity_columns(inner)
+        for local_n, row in self._grouped(query, per_request, columns, identity, bucket):
             values = tuple(_text(row[f"d{i}"]) for i in range(len(inner)))
             usage = _usage(row)
             if priced:
@@ -360,7 +367,12 @@ class RollupAnalytics:
         return out
 
     def _grouped(
-        self, query: Query, per_request: bool, columns: list[str], bucket: Bucket | None
+        self,
+        query: Query,
+        per_request: bool,
+        columns: list[str],
+        identity: tuple[str, ...],
+        bucket: Bucket | None,
     ) -> Iterator[tuple[int | None, dict[str, Any]]]:
         """Usage grouped by ``columns`` and, with a bucket, by local slice number (hours or
         days since the local epoch), one query per span of constant UTC offset."""
@@ -377,7 +389,7 @@ class RollupAnalytics:
             span = replace(query, since_ms=low, until_ms=high)
             if per_request:  # the events time index serves it
                 where = self._filters(span, time_column="ts_ms", slice_ms=1)
-                requests = _requests_sql(self.events_table, self._identity_columns())
+                requests = _requests_sql(self.events_table, identity)
                 source, params = f"({requests} AND {where.sql()}) AS source", where.params
             else:
                 coarsest = _coarsest(bucket, offset_ms)
@@ -385,7 +397,7 @@ class RollupAnalytics:
                     "agent",
                     "project",
                     "model",
-                    *self._identity_columns(),
+                    *identity,
                     *_USAGE_SUMS,
                 )
                 source, params = _source(
@@ -616,8 +628,7 @@ class RollupAnalytics:
     def sessions(self, query: Query) -> list[SessionStats]:
         where = _Where()
         where.within("agent", query.agents)
-        where.within(self.identity(Dimension.USER), query.users)
-        where.within(self.identity(Dimension.MACHINE), query.machines)
+        self._identity_filters(query, where)
         having = _Where()
         if query.since_ms is not None:
             # Sessions seen since then: the last_ms index finds them without a full scan.
@@ -673,8 +684,7 @@ class RollupAnalytics:
         """Swap the stored cost of custom-priced models for their custom price."""
         where = _Where()
         where.within("agent", query.agents)
-        where.within(self.identity(Dimension.USER), query.users)
-        where.within(self.identity(Dimension.MACHINE), query.machines)
+        self._identity_filters(query, where)
         where.within("model", list(query.prices))
         sums = ", ".join(f"sum({c}) AS {c}" for c in _USAGE_SUMS)
         changes: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
@@ -844,11 +854,17 @@ class SqliteAnalytics(RollupAnalytics):
     event is this user's, on this machine (the host name)."""
 
     def __init__(self, store: Store | None, user: str | None = None) -> None:
-        from agenttail.upload.settings import os_user
-
         self.store = store
         self.machine = socket.gethostname()
-        self.user = user or os_user()  # as uploads name this user (``upload.user``)
+        self._user = user  # as uploads name this user (``upload.user``); else the OS user
+
+    @property
+    def user(self) -> str:
+        if self._user is None:
+            from agenttail.upload.settings import os_user
+
+            self._user = os_user()
+        return self._user
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         if self.store is None:
