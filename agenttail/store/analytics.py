@@ -146,7 +146,7 @@ def _slices(query: Query, slice_ms: int) -> tuple[int, int]:
     return low // slice_ms, -(-high // slice_ms)
 
 
-def _query_filters(
+def _filters(
     query: Query,
     *,
     time_column: str | None = None,
@@ -320,7 +320,7 @@ class RollupAnalytics:
             where.within(self.identity(Dimension.MACHINE), query.machines)
 
     def _filters(self, query: Query, **options: Any) -> _Where:
-        where = _query_filters(query, **options)
+        where = _filters(query, **options)
         self._identity_filters(query, where)
         return where
 
