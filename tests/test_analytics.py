@@ -626,3 +626,13 @@ def test_empty_store_answers_empty(request: pytest.FixtureRequest, tmp_path: Pat
             assert empty.activity_span(Query()) is None
             assert empty.latest_requests(Query(), 5) == []
             assert empty.latest_tool_failures(Query(), 5) == []
+
+
+def test_token_notes_count_estimated_requests(analytics: Analytics) -> None:
+    from agenttail.analytics import TokenNote
+
+    estimated = [e for e in FIXTURE if e.estimated]
+    assert [e.agent for e in estimated] == ["claude_code"]
+    assert analytics.token_notes(Query()) == [TokenNote("claude_code", True, len(estimated))]
+    assert analytics.token_notes(Query(agents=("copilot",))) == []
+    assert analytics.token_notes(Query(until_ms=ms("2026-11-03T00:00:00"))) == []

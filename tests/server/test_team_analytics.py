@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from agenttail.analytics import Bucket, Dimension, Query, Usage
+from agenttail.analytics import Bucket, Dimension, Query, TokenNote, Usage
 from agenttail.events import EventKind, MetricEvent, stable_id
 from agenttail.store.team.analytics import open_team_analytics
 from tests.server.daemon_upload import upload
@@ -105,3 +105,17 @@ def test_rollups_follow_later_revisions_and_copies(database_url: str, tmp_path: 
         assert sorted(e.usage.output_tokens for e in timeline) == sorted(
             e.output_tokens for e in final
         )
+
+
+def test_an_agent_whose_requests_never_carry_tokens_gets_a_note(
+    database_url: str, tmp_path: Path
+) -> None:
+    measured = [_request(n, "s-measured", output=3) for n in range(2)]
+    no_tokens = [
+        replace(_request(n, "s-warp", output=0), agent="warp", tokens_known=False, input_tokens=0)
+        for n in range(3)
+    ]
+    upload(database_url, tmp_path, [*measured, *no_tokens], user="alice", machine="m")
+    with open_team_analytics(database_url) as team:
+        assert team.token_notes(Query()) == [TokenNote("warp", False, 0)]
+        assert team.token_notes(Query(agents=("claude_code",))) == []
