@@ -16,24 +16,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-from tests.server.postgres import fresh_database, postgres_cluster  # noqa: E402
+import bench_analytics  # noqa: E402 - the local benchmark's questions, asked of the team store
+from bench_analytics import DAY_MS, EVENTS_PER_SESSION, START_MS, YEAR_MS, timed  # noqa: E402
+from bench_server import _database as server_database  # noqa: E402
 
-YEAR_MS = 365 * 24 * 3600 * 1000
-START_MS = int(datetime(2025, 12, 1, tzinfo=UTC).timestamp() * 1000)
-EVENTS_PER_SESSION = 200
 DEVELOPERS = 50
 
 # One row per event number n; h(k) is a cheap deterministic hash of (n, k). Portable SQL: the
@@ -96,12 +93,9 @@ _NUMBERS = {
 
 @contextlib.contextmanager
 def _database(engine: str, folder: Path) -> Iterator[str]:
-    if engine == "sqlite":
-        yield f"sqlite:///{folder / 'team.db'}"
-        return
-    with postgres_cluster() as server:
+    with server_database(engine, folder) as url:
         # Aggregates over millions of rows: the default 4 MB of work memory spills to disk.
-        yield fresh_database(server) + "?options=-c%20work_mem%3D256MB"
+        yield url if engine == "sqlite" else url + "?options=-c%20work_mem%3D256MB"
 
 
 def build(url: str, engine: str, count: int) -> None:
@@ -150,36 +144,20 @@ def _events_only(url: str, engine: str, schema: list[str], generate: str) -> Non
         conn.commit()
 
 
-def timed(name: str, run: Callable[[], Any]) -> None:
-    samples = []
-    result: Any = None
-    for _ in range(5):
-        started = time.perf_counter()
-        result = run()
-        samples.append((time.perf_counter() - started) * 1000)
-    size = len(result) if isinstance(result, list | dict) else 1
-    print(f"| {name} | {statistics.median(samples):.1f} ms | {size} rows |", flush=True)
-
-
 def questions(url: str) -> None:
     from agenttail.analytics import Bucket, Dimension, Query
-    from agenttail.report import ReportOptions, Window, blocks_report, daily_report
+    from agenttail.report import ReportOptions, Window, daily_report
     from agenttail.store.team.analytics import open_team_analytics
 
     with open_team_analytics(url) as analytics:
         last = next(analytics._rows("SELECT max(ts_ms) AS t FROM team_events"))["t"]
-        day, week, month = last - 86_400_000, last - 7 * 86_400_000, last - 30 * 86_400_000
-        paris = ZoneInfo("Europe/Paris")
         session = next(
-            analytics._rows("SELECT session_id FROM team_events WHERE ts_ms >= ? LIMIT 1", [day])
+            analytics._rows(
+                "SELECT session_id FROM team_events WHERE ts_ms >= ? LIMIT 1", [last - DAY_MS]
+            )
         )["session_id"]
-        print("| question | latency | result |\n|---|---|---|")
-        timed("usage summary, all time", lambda: analytics.usage(Query()))
-        timed("usage per day, all time (UTC)", lambda: analytics.usage(Query(), (), Bucket.DAY))
-        timed(
-            "report daily (day x agent x model), all time, Europe/Paris",
-            lambda: daily_report(analytics, ReportOptions(Window(paris))),
-        )
+        bench_analytics.questions(analytics, last, session)  # the local store's questions
+        month = last - 30 * DAY_MS
         timed(
             "report daily --by user, all time, UTC",
             lambda: daily_report(analytics, ReportOptions(Window(UTC)), Dimension.USER),
@@ -191,30 +169,6 @@ def questions(url: str) -> None:
         timed(
             "one developer's usage by model, all time",
             lambda: analytics.usage(Query(users=("dev7",)), (Dimension.MODEL,)),
-        )
-        timed("model stats (p50/p95, error rate), all time", lambda: analytics.model_stats(Query()))
-        timed("tool stats (p50/p95), all time", lambda: analytics.tool_stats(Query()))
-        timed(
-            "latency p50-p99 by model, all time",
-            lambda: analytics.latency(Query(), Dimension.MODEL),
-        )
-        timed("errors by model, all time", lambda: analytics.errors(Query(), Dimension.MODEL))
-        timed(
-            "sessions active in the last 7 days", lambda: analytics.sessions(Query(since_ms=week))
-        )
-        timed("one session's timeline", lambda: analytics.session_timeline(session))
-        timed(
-            "usage per hour by session, last day",
-            lambda: analytics.usage(Query(since_ms=day), (Dimension.SESSION,), Bucket.HOUR),
-        )
-        timed(
-            "blocks, last 30 days",
-            lambda: blocks_report(
-                analytics,
-                ReportOptions(Window(UTC, datetime.fromtimestamp(month / 1000, UTC).date())),
-                last,
-                "max",
-            ),
         )
 
 
