@@ -755,7 +755,7 @@ class RollupAnalytics:
     # -- latest events (live view) ----------------------------------------------------------
 
     def latest_requests(self, query: Query, limit: int) -> list[RecentEvent]:
-        where = _filters(query, time_column="ts_ms", slice_ms=1)
+        where = self._filters(query, time_column="ts_ms", slice_ms=1)
         where.add("kind = 'llm_request' AND counted = 1 AND estimated = 0")
         out = []
         for row in self._latest(where, limit):
@@ -764,14 +764,14 @@ class RollupAnalytics:
         return out
 
     def latest_tool_failures(self, query: Query, limit: int) -> list[RecentEvent]:
-        where = _filters(query, time_column="ts_ms", slice_ms=1, model_column=None)
+        where = self._filters(query, time_column="ts_ms", slice_ms=1, model_column=None)
         where.add("kind = 'tool_call' AND counted = 1 AND ok = 0")
         return [_recent_event(row, Usage()) for row in self._latest(where, limit)]
 
     def _latest(self, where: _Where, limit: int) -> Iterator[dict[str, Any]]:
         """Newest first, walking the events time index backwards until ``limit`` rows match."""
         return self._rows(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where.sql()} "
+            f"SELECT {_EVENT_COLUMNS} FROM {self.events_table} WHERE {where.sql()} "
             "ORDER BY ts_ms DESC, event_id DESC LIMIT ?",
             [*where.params, max(limit, 0)],
         )
