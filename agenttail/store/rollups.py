@@ -19,8 +19,8 @@ to m010, which re-creates them and rebuilds every rollup from the events: a row 
 in is deleted and an extreme a replaced copy held is read again, so the triggers' result equals
 a rebuild (the bulk load builds the rollups that way, ``store/bulk.py``). A later change to a
 rollup is a new migration, never an edit here alone.
-Their SQL is portable (flags are CASE, not bare comparisons), so the team store keeps the
-same rollups on PostgreSQL (``store/team/rollups.py``).
+The team store keeps the same rollups on SQLite and PostgreSQL (``store/team/rollups.py``
+rewrites the flags as CASE: PostgreSQL does not sum booleans).
 """
 
 from __future__ import annotations
@@ -172,16 +172,16 @@ class Rollup:
         if not sign:
             names += list(self.extremes)
             values += [expr.format(r=row) for _fn, expr in self.extremes.values()]
-        sets = self._conflict_sets(sign, "min", "max")
+        sets = self._conflict_sets(sign, "min", "max", old="")
         return (
             f"INSERT INTO {self.table} ({', '.join(names)}) SELECT {', '.join(values)} "
             f"WHERE {self.where.format(r=row)} "
             f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {', '.join(sets)};"
         )
 
-    def _conflict_sets(self, sign: str, least: str, greatest: str) -> list[str]:
-        """An upsert's SET list: sums add up; extremes (only when adding) keep the min/max."""
-        old = f"{self.table}."
+    def _conflict_sets(self, sign: str, least: str, greatest: str, old: str) -> list[str]:
+        """An upsert's SET list: sums add up; extremes (only when adding) keep the min/max.
+        ``old`` qualifies the stored row's columns (PostgreSQL needs the table's name)."""
         sets = [f"{c} = {old}{c} + excluded.{c}" for c in self.sums]
         if not sign:
             sets += [
@@ -202,7 +202,7 @@ class Rollup:
         if not sign:
             names += list(self.extremes)
             values += [f"{fn}({expr.format(r='r')})" for fn, expr in self.extremes.values()]
-        sets = self._conflict_sets(sign, least, greatest)
+        sets = self._conflict_sets(sign, least, greatest, old=f"{self.table}.")
         return (
             f"INSERT INTO {self.table} ({', '.join(names)}) SELECT {', '.join(values)} "
             f"FROM {events} AS r WHERE ({selection}) AND {self.where.format(r='r')} "
@@ -245,8 +245,7 @@ def _value_type(name: str) -> str:
 
 
 def _flag(condition: str) -> str:
-    """1 or 0 (CASE, not a bare comparison: PostgreSQL does not sum booleans)."""
-    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+    return f"({condition})"
 
 
 _REQUEST = "{r}.kind = 'llm_request' AND {r}.estimated = 0"
@@ -269,13 +268,13 @@ USAGE = Rollup(
         "cost_nusd": "COALESCE({r}.cost_nusd, 0)",
         "recorded_cost_nusd": "COALESCE({r}.recorded_cost_nusd, 0)",
         "requests": "1",
-        "unpriced_requests": _flag("{r}.cost_nusd IS NULL"),
-        "recorded_requests": _flag("{r}.recorded_cost_nusd IS NOT NULL"),
-        "unknown_token_requests": _flag("{r}.tokens_known = 0"),
-        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS BIGINT), 0)",
-        "timed_requests": _flag("{r}.duration_ms IS NOT NULL"),
-        "ttft_us": "COALESCE(CAST(round({r}.ttft_ms * 1000) AS BIGINT), 0)",
-        "ttft_requests": _flag("{r}.ttft_ms IS NOT NULL"),
+        "unpriced_requests": "({r}.cost_nusd IS NULL)",
+        "recorded_requests": "({r}.recorded_cost_nusd IS NOT NULL)",
+        "unknown_token_requests": "({r}.tokens_known = 0)",
+        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS INTEGER), 0)",
+        "timed_requests": "({r}.duration_ms IS NOT NULL)",
+        "ttft_us": "COALESCE(CAST(round({r}.ttft_ms * 1000) AS INTEGER), 0)",
+        "ttft_requests": "({r}.ttft_ms IS NOT NULL)",
     },
     where=COUNTED_REQUEST,
     extremes={},
@@ -311,10 +310,10 @@ TOOLS = Rollup(
     },
     sums={
         "calls": "1",
-        "ok": _flag("{r}.ok = 1"),
-        "failed": _flag("{r}.ok = 0"),
-        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS BIGINT), 0)",
-        "timed_calls": _flag("{r}.duration_ms IS NOT NULL"),
+        "ok": "({r}.ok = 1)",
+        "failed": "({r}.ok = 0)",
+        "duration_us": "COALESCE(CAST(round({r}.duration_ms * 1000) AS INTEGER), 0)",
+        "timed_calls": "({r}.duration_ms IS NOT NULL)",
     },
     where="{r}.kind = 'tool_call' AND {r}.counted = 1",
     extremes={},
@@ -405,10 +404,10 @@ SESSIONS = Rollup(
                 "recorded_requests",
             )
         },
-        "tool_calls": _flag("{r}.kind = 'tool_call'"),
+        "tool_calls": "({r}.kind = 'tool_call')",
         "tool_failed": _flag(_FAILED_TOOL),
-        "api_errors": _flag("{r}.kind = 'api_error'"),
-        "compactions": _flag("{r}.kind = 'compaction'"),
+        "api_errors": "({r}.kind = 'api_error')",
+        "compactions": "({r}.kind = 'compaction')",
     },
     where="{r}.counted = 1",
     extremes={

@@ -10,6 +10,7 @@ thousands of rollup rows however many events the team has sent, and the analytic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -27,12 +28,23 @@ IDENTITY_KEYS = {"user_name": "{r}.user_name", "machine_id": "{r}.machine_id"}
 _TIME_KEYS = ("bucket", "hour", "day", "span", "bin")
 
 
+# A bare comparison used as 0 or 1 (``({r}.ok = 1)``; not a function's parentheses).
+_FLAG = re.compile(r"(?<![\w])\((\{r\}\.[^()]*)\)")
+
+
+def portable(expr: str) -> str:
+    """A local rollup expression in SQL PostgreSQL runs too: flags as CASE, 64-bit casts."""
+    expr = _FLAG.sub(r"CASE WHEN \1 THEN 1 ELSE 0 END", expr)
+    return expr.replace(" AS INTEGER)", " AS BIGINT)")
+
+
 def _team(rollup: Rollup) -> Rollup:
     keys = {**rollup.keys, **IDENTITY_KEYS}
     for column in ("{r}.duration_ms", "{r}.ttft_ms"):  # the local bin uses SQLite's log2
         if keys.get("bin") == duration_bin(column):
             keys["bin"] = portable_duration_bin(column)
-    return replace(rollup, keys=keys)
+    sums = {name: portable(expr) for name, expr in rollup.sums.items()}
+    return replace(rollup, keys=keys, sums=sums)
 
 
 def team_rollups() -> list[Rollup]:
