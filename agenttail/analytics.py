@@ -71,7 +71,7 @@ class ModelPrice:
     def per_million_usd(
         cls, input: object, output: object, cache_read: object, cache_write: object
     ) -> ModelPrice:
-        from agenttail.events import nusd_from_usd
+        from agenttail.money import nusd_from_usd
 
         def nanos(value: object) -> int:
             nanos = nusd_from_usd(value)

@@ -8,16 +8,17 @@ load leniently instead: a bad key is reported as a warning and its default used.
 
 from __future__ import annotations
 
-import difflib
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agenttail.errors import ConfigError
 from agenttail.paths import AppPaths
+
+if TYPE_CHECKING:
+    from agenttail.analytics import ModelPrice
 
 __all__ = ["Config", "ConfigError", "Option", "all_options", "load_config"]
 
@@ -235,6 +236,8 @@ def _read_file(path: Path) -> dict[str, object]:
             "save it as UTF-8",
             path=path,
         ) from None
+    import tomllib  # only when there is a file: the status line runs without one
+
     try:
         return _flatten(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
@@ -244,6 +247,8 @@ def _read_file(path: Path) -> dict[str, object]:
 
 
 def _unknown_key(key: str, path: Path) -> ConfigError:
+    import difflib
+
     close = difflib.get_close_matches(key, OPTIONS_BY_KEY, n=1)
     hint = f"did you mean {close[0]!r}?" if close else "`agenttail config show` lists every key"
     return ConfigError(f"unknown key {key!r} in {path}", hint, key=key, path=path)
@@ -299,3 +304,32 @@ def load_config(
             except ConfigError as exc:
                 problem(exc)
     return Config(values, sources, path if present else None, tuple(problems))
+
+
+PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
+
+
+def custom_prices(config: Config) -> dict[str, ModelPrice]:
+    """``[prices."MODEL"]`` tables from config.toml, USD per million tokens.
+
+    ``input`` and ``output`` are required; cache reads and writes default to the input price.
+    """
+    from agenttail.analytics import ModelPrice
+
+    prices = {}
+    for model, table in config.get_table("prices").items():
+        where = f'[prices."{model}"]'
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table of {', '.join(PRICE_FIELDS)}", key="prices")
+        unknown = sorted(set(table) - set(PRICE_FIELDS))
+        if unknown:
+            raise ConfigError(f"unknown key {unknown[0]!r} in {where}", key="prices")
+        missing = [name for name in ("input", "output") if name not in table]
+        if missing:
+            raise ConfigError(f"{where} needs {missing[0]} (USD per million tokens)", key="prices")
+        values = [table.get(name, table["input"]) for name in PRICE_FIELDS]
+        try:
+            prices[model] = ModelPrice.per_million_usd(*values)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}", key="prices") from None
+    return prices

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from agenttail.analytics import Usage
-from agenttail.events import NANOS_PER_USD
+from agenttail.money import NANOS_PER_USD
 
 _UNITS = (("k", 1_000), ("M", 1_000_000), ("B", 1_000_000_000), ("T", 1_000_000_000_000))
 

@@ -13,6 +13,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypedDict
 
+# Money moved to agenttail.money (readers need it without the event model); kept importable
+# from here for the agents.
+from agenttail.money import NANOS_PER_USD as NANOS_PER_USD
+from agenttail.money import nusd_from_usd as nusd_from_usd
+from agenttail.money import usd as usd
+
 
 class EventKind(StrEnum):
     LLM_REQUEST = "llm_request"
@@ -20,25 +26,6 @@ class EventKind(StrEnum):
     API_ERROR = "api_error"
     COMPACTION = "compaction"
     TURN = "turn"
-
-
-NANOS_PER_USD = 1_000_000_000
-
-
-def usd(nusd: int | None) -> float | None:
-    """Dollars for display and JSON, from exact integer nanodollars."""
-    return None if nusd is None else nusd / NANOS_PER_USD
-
-
-def nusd_from_usd(value: object) -> int | None:
-    """Nanodollars from a dollar amount a source recorded (a JSON number), exactly as written."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if value != value or value in (float("inf"), float("-inf")) or value < 0:
-        return None
-    from decimal import ROUND_HALF_EVEN, Decimal
-
-    return int((Decimal(repr(value)) * NANOS_PER_USD).to_integral_value(ROUND_HALF_EVEN))
 
 
 def classify_api_error(status: int | None, code: str | None, text: str | None) -> str:

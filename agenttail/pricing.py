@@ -12,13 +12,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from agenttail.events import NANOS_PER_USD, TokenCounts
+from agenttail.events import TokenCounts
+from agenttail.money import NANOS_PER_USD
 
 if TYPE_CHECKING:
     from genai_prices import Usage
 
-    from agenttail.analytics import ModelPrice
-    from agenttail.config import Config
 
 __all__ = ["TokenCounts", "cost_nusd", "cost_or_recorded"]
 
@@ -122,33 +121,3 @@ def context_window(model: str | None) -> int | None:
     except (LookupError, ValueError):
         return None
     return found if isinstance(found, int) else None
-
-
-PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
-
-
-def custom_prices(config: Config) -> dict[str, ModelPrice]:
-    """``[prices."MODEL"]`` tables from config.toml, USD per million tokens.
-
-    ``input`` and ``output`` are required; cache reads and writes default to the input price.
-    """
-    from agenttail.analytics import ModelPrice
-    from agenttail.errors import ConfigError
-
-    prices = {}
-    for model, table in config.get_table("prices").items():
-        where = f'[prices."{model}"]'
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where} must be a table of {', '.join(PRICE_FIELDS)}", key="prices")
-        unknown = sorted(set(table) - set(PRICE_FIELDS))
-        if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} in {where}", key="prices")
-        missing = [name for name in ("input", "output") if name not in table]
-        if missing:
-            raise ConfigError(f"{where} needs {missing[0]} (USD per million tokens)", key="prices")
-        values = [table.get(name, table["input"]) for name in PRICE_FIELDS]
-        try:
-            prices[model] = ModelPrice.per_million_usd(*values)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}", key="prices") from None
-    return prices

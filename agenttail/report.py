@@ -13,8 +13,6 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import tzlocal
-
 from agenttail.analytics import (
     Analytics,
     Bucket,
@@ -26,7 +24,7 @@ from agenttail.analytics import (
     Usage,
 )
 from agenttail.errors import AgenttailError
-from agenttail.events import usd
+from agenttail.money import usd
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 UNPRICED = "unpriced"
@@ -38,7 +36,9 @@ class ReportError(ValueError):
 
 def resolve_timezone(name: str | None) -> tzinfo:
     if not name:
-        return tzlocal.get_localzone()
+        from agenttail.localzone import local_timezone
+
+        return local_timezone()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -57,7 +57,7 @@ def _run(params: dict[str, Any], build: Build | str, printer: Printer) -> None:
 
     Store failures and ``AgenttailError`` reach the user through the CLI group's handler.
     """
-    from agenttail.pricing import custom_prices
+    from agenttail.config import custom_prices
 
     _paths, config = settings(strict=False)
     try:

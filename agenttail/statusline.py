@@ -125,9 +125,8 @@ def run(stdin_text: str) -> str:
 
 def _line(stdin_text: str) -> str:
     from agenttail.clock import now_ms
-    from agenttail.config import load_config
+    from agenttail.config import custom_prices, load_config
     from agenttail.paths import AppPaths
-    from agenttail.pricing import custom_prices
     from agenttail.report import resolve_timezone
     from agenttail.store import open_readonly
     from agenttail.store.analytics import SqliteAnalytics

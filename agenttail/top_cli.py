@@ -22,7 +22,7 @@ from agenttail.cli_support import settings
 def top(once: bool, interval: float) -> None:
     """A live view: today's cost per agent, the active block, latest requests, tool failures
     (q quits)."""
-    from agenttail.pricing import custom_prices
+    from agenttail.config import custom_prices
     from agenttail.report import resolve_timezone
     from agenttail.top import run_top
 

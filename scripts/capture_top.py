@@ -14,9 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agenttail.config import load_config
+from agenttail.config import custom_prices, load_config
 from agenttail.paths import AppPaths
-from agenttail.pricing import custom_prices
 from agenttail.report import resolve_timezone
 from agenttail.top import StoreWatch, render
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from agenttail.events import nusd_from_usd
+from agenttail.money import nusd_from_usd
 from agenttail.store import Store
 from agenttail.store import migrations as schema
 from tests.helpers import ClaudeSession, agenttail_cli

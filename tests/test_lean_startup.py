@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -46,19 +47,46 @@ HEAVY_FOR_READERS = (
 HEAVY_FOR_NOOP_SCAN = ("sqlite_utils", "structlog", "rich", "pygments")
 # Each command's own module; a command loads its own and none of the others.
 COMMAND_MODULES = tuple(sorted({target.split(":")[0] for target in COMMANDS.values()}))
-# Claude Code's hook runs `agenttail statusline` on every refresh: no CLI framework at all.
-HEAVY_FOR_STATUSLINE = (*HEAVY_FOR_READERS, "click", "agenttail.cli", *COMMAND_MODULES)
+# A read-only open of the store loads none of its writers' modules (the bulk load, migrations,
+# stream state, event upserts), nor the agents, readers and event model they pull in.
+STORE_WRITERS = (
+    "agenttail.store.bulk",
+    "agenttail.store.migrations",
+    "agenttail.store.streams",
+    "agenttail.store.events",
+    "agenttail.agents",
+    "agenttail.readers",
+    "agenttail.events",
+)
+# Claude Code's hook runs `agenttail statusline` on every refresh: no CLI framework, no
+# writer, no genai-prices wrapper, no tzlocal (and its logging) where TZ names the zone, no
+# TOML parser without a config file, no platformdirs when AGENTTAIL_HOME says where.
+HEAVY_FOR_STATUSLINE = (
+    *HEAVY_FOR_READERS,
+    "click",
+    "agenttail.cli",
+    *COMMAND_MODULES,
+    *STORE_WRITERS,
+    "agenttail.pricing",
+    "tzlocal",
+    "logging",
+    "tomllib",
+    "platformdirs",
+    "socket",
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def imported_modules(*args: str, stdin: str = "") -> tuple[set[str], str]:
+def imported_modules(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> tuple[set[str], str]:
     """The modules the CLI imported for ``args``, and its stdout."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "agenttail", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
         timeout=60,
         check=False,
     )
@@ -115,9 +143,28 @@ def test_noop_scan_skips_sqlite_utils_and_structlog() -> None:
 @pytest.mark.usefixtures("scanned_store")
 def test_statusline_answers_before_the_cli_loads() -> None:
     hook = {"session_id": "nonexistent", "model": {"id": "claude-sonnet-4-5"}}
-    names, stdout = imported_modules("statusline", stdin=json.dumps(hook))
+    names, stdout = imported_modules("statusline", stdin=json.dumps(hook), env={"TZ": "UTC"})
     assert stdout.startswith("session ")  # a real line from the store, not the fallback
     assert "agenttail.store.analytics" in names
+    assert loaded(names, HEAVY_FOR_STATUSLINE) == []
+
+
+@pytest.mark.usefixtures("scanned_store")
+def test_statusline_reads_the_store_without_its_writers() -> None:
+    """A session with requests in the store: the line prices it from the store's rows (a
+    session cost that is not $0.00) through the read-only path alone."""
+    store = AppPaths.resolve().database
+    with sqlite3.connect(store) as conn:
+        session, cost = conn.execute(
+            "SELECT session_id, sum(cost_nusd) FROM events WHERE kind = 'llm_request'"
+            " AND counted = 1 GROUP BY session_id ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+    conn.close()
+    hook = {"session_id": session, "model": {"id": "claude-sonnet-4-5"}}
+    names, stdout = imported_modules(
+        "statusline", stdin=json.dumps(hook), env={"TZ": "Europe/Paris"}
+    )
+    assert stdout.startswith(f"session ${cost / 1e9:,.2f} · today ")
     assert loaded(names, HEAVY_FOR_STATUSLINE) == []
 
 

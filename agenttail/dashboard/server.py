@@ -94,8 +94,7 @@ def run_report(paths: AppPaths, name: str, query: dict[str, list[str]]) -> dict[
 
     Raises ``ReportError`` for bad parameters, ``AgenttailError`` for an unusable store.
     """
-    from agenttail.config import load_config
-    from agenttail.pricing import custom_prices
+    from agenttail.config import custom_prices, load_config
     from agenttail.report_params import REPORTS, build_report, options_from, values_from_query
     from agenttail.store import open_readonly
     from agenttail.store.analytics import SqliteAnalytics

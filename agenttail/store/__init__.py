@@ -17,23 +17,21 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agenttail.agents.base import DiscoveryProblem, StreamRef, StreamState
 from agenttail.errors import EX_CANTCREAT, EX_IOERR, EX_TEMPFAIL, StoreError
-from agenttail.events import MetricEvent
-from agenttail.readers.base import ReadResult
-from agenttail.store.bulk import BulkLoad, repair_abandoned, unfinished
-from agenttail.store.events import counted_events, upsert_events
 from agenttail.store.rows import Params, rows
-from agenttail.store.streams import FileStat, SessionRow, StreamStates
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+    from agenttail.agents.base import DiscoveryProblem, StreamRef, StreamState
+    from agenttail.events import MetricEvent
     from agenttail.paths import AppPaths
+    from agenttail.readers.base import ReadResult
+    from agenttail.store.bulk import BulkLoad
+    from agenttail.store.streams import FileStat, SessionRow, StreamStates
 
 # Read through the partial index events_unknown_tokens (migration m008): no scan of all events.
 UNKNOWN_TOKEN_REQUESTS = (
@@ -200,6 +198,8 @@ class Store:
                     from agenttail.store.migrations import migrations
 
                     migrations.apply(self.db)
+                from agenttail.store.bulk import repair_abandoned
+
                 repair_abandoned(self.conn, path)
 
     def schema_current(self) -> bool:
@@ -231,6 +231,8 @@ class Store:
                 exit_code=EX_CANTCREAT,
             )
         if path.exists():
+            from agenttail.store.bulk import unfinished
+
             try:
                 with cls(path, readonly=True) as store:
                     current = store.schema_current() and not unfinished(store.conn)
@@ -326,6 +328,8 @@ class Store:
     def begin_bulk_load(self) -> BulkLoad | None:
         """Load a new store without trigger and index work (``store/bulk.py``); None when the
         store already holds events or another process is loading it."""
+        from agenttail.store.bulk import BulkLoad
+
         return BulkLoad.begin(self.conn, self.path)
 
     def begin_group(self) -> None:
@@ -374,6 +378,8 @@ class Store:
 
     @property
     def streams(self) -> StreamStates:
+        from agenttail.store.streams import StreamStates
+
         return StreamStates(self.conn)
 
     def sessions(self) -> dict[tuple[str, str], SessionRow]:
@@ -401,6 +407,8 @@ class Store:
         reason kept); ``result.notes`` become the stream's current ``notice``.
         ``tokens_recorded`` is the agent's declaration (reports say when it is False).
         """
+        from agenttail.store.events import upsert_events
+
         with self.transaction():
             self.streams.ensure(ref, now_ms)
             self.conn.execute(_AGENT_TOKENS, (ref.agent, int(tokens_recorded)))
@@ -420,6 +428,8 @@ class Store:
             return self.streams.record_failure(ref, error, now_ms, retry_at_ms)
 
     def events_total(self) -> int:
+        from agenttail.store.events import counted_events
+
         return counted_events(self.conn)
 
     # -- status -----------------------------------------------------------------------------
@@ -442,6 +452,8 @@ class Store:
 
     def discovery_problems(self) -> list[DiscoveryProblem]:
         """The folders the last sweep could not read."""
+        from agenttail.agents.base import DiscoveryProblem
+
         rows = self.query("SELECT agent, path, error FROM discovery_problems ORDER BY agent, path")
         return [DiscoveryProblem(r["agent"], r["path"], r["error"]) for r in rows]
 
@@ -452,7 +464,10 @@ class Store:
             self.conn.executemany(
                 "INSERT OR REPLACE INTO discovery_problems (agent, path, error, seen_at)"
                 " VALUES (:agent, :path, :error, :seen_at)",
-                [{**asdict(p), "seen_at": now_ms} for p in problems],
+                [
+                    {"agent": p.agent, "path": p.path, "error": p.error, "seen_at": now_ms}
+                    for p in problems
+                ],
             )
 
     def agent_activity(self) -> dict[str, tuple[int, int | None]]:
@@ -495,3 +510,13 @@ class Store:
 
 
 __all__ = ["FileStat", "SessionRow", "Store", "is_damage", "quarantine", "store_problem"]
+
+
+def __getattr__(name: str) -> Any:
+    """The stream-state types, loaded when first asked for: a read-only open (report, status
+    line) never imports the writers' modules."""
+    if name in ("FileStat", "SessionRow"):
+        from agenttail.store import streams
+
+        return getattr(streams, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ user and machine are this one.
 from __future__ import annotations
 
 import math
-import socket
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -856,8 +855,17 @@ class SqliteAnalytics(RollupAnalytics):
 
     def __init__(self, store: Store | None, user: str | None = None) -> None:
         self.store = store
-        self.machine = socket.gethostname()
         self._user = user  # as uploads name this user (``upload.user``); else the OS user
+        self._machine: str | None = None
+
+    @property
+    def machine(self) -> str:
+        """This host's name, looked up only by a report that groups or filters by machine."""
+        if self._machine is None:
+            import socket
+
+            self._machine = socket.gethostname()
+        return self._machine
 
     @property
     def user(self) -> str:
