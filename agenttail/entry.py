@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import sys
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command Ctrl-C stopped
+
 
 def main() -> None:
-    if sys.argv[1:] == ["statusline"]:
-        from agenttail.statusline import line_from_stdin
+    try:
+        if sys.argv[1:] == ["statusline"]:
+            from agenttail.statusline import line_from_stdin
 
-        sys.stdout.write(line_from_stdin() + "\n")
-        return
-    from agenttail.cli import main as cli
+            sys.stdout.write(line_from_stdin() + "\n")
+            return
+        from agenttail.cli import main as cli
 
-    cli()
+        cli()
+    except KeyboardInterrupt:  # Ctrl-C before click took over (while modules load): no traceback
+        sys.exit(EXIT_INTERRUPTED)

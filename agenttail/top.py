@@ -20,7 +20,7 @@ import termios
 import time
 import tty
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -295,27 +295,61 @@ def run_top(
     """Exit status 0 however it ends (q, Ctrl-C, a closed pipe)."""
     from rich.console import Console
 
-    paths.check_readable()
-    watch = StoreWatch(paths)
+    with ctrl_c() as interrupted:
+        paths.check_readable()
+        watch = StoreWatch(paths)
+        try:
+            if once or not sys.stdout.isatty():
+                console = Console(highlight=False)
+                while True:
+                    console.print(render(_frame_or_fail(watch, tz, prices)))
+                    if once:
+                        return 0
+                    sys.stdout.flush()
+                    if _ready([interrupted], interval):
+                        return 0
+                    console.print()
+            _live(Console(highlight=False), watch, tz, prices, interval, interrupted)
+            return 0
+        except BrokenPipeError:
+            _quiet_stdout()
+            return 0
+        finally:
+            watch.close()
+
+
+@contextmanager
+def ctrl_c() -> Iterator[int]:
+    """A file descriptor that becomes readable when Ctrl-C (SIGINT) comes: the view's waits
+    select on it, so Ctrl-C ends a wait at once and the view quits at its next wait.
+
+    The handler never raises. A KeyboardInterrupt raised wherever the signal lands can be
+    swallowed ("Exception ignored": it landed in a finalizer run in the middle of a read or a
+    draw, and the view keeps running) or cut the terminal's restoration short. It is
+    installed even when SIGINT was ignored at start (a launcher that ignores it, a job in the
+    background of a script or CI run): Ctrl-C is how this view quits, and a piped ``top``
+    would otherwise never stop on it.
+    """
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        with suppress(BlockingIOError):  # the pipe is full: it is readable already
+            os.write(wake_write, b"\0")
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        if once or not sys.stdout.isatty():
-            console = Console(highlight=False)
-            while True:
-                console.print(render(_frame_or_fail(watch, tz, prices)))
-                if once:
-                    return 0
-                sys.stdout.flush()
-                time.sleep(interval)
-                console.print()
-        _live(Console(highlight=False), watch, tz, prices, interval)
-        return 0
-    except KeyboardInterrupt:
-        return 0
-    except BrokenPipeError:
-        _quiet_stdout()
-        return 0
+        yield wake_read
     finally:
-        watch.close()
+        signal.signal(signal.SIGINT, previous)
+        os.close(wake_read)
+        os.close(wake_write)
+
+
+def _ready(fds: list[int], timeout: float) -> list[int]:
+    """Those of ``fds`` readable within ``timeout`` seconds."""
+    ready, _, _ = select.select(fds, [], [], timeout)
+    return ready
 
 
 def _frame_or_fail(watch: StoreWatch, tz: tzinfo, prices: dict[str, ModelPrice]) -> Frame:
@@ -334,6 +368,7 @@ def _live(
     tz: tzinfo,
     prices: dict[str, ModelPrice],
     interval: float,
+    interrupted: int,
 ) -> None:
     from rich.live import Live
 
@@ -347,7 +382,7 @@ def _live(
     previous = signal.signal(signal.SIGWINCH, lambda _signum, _frame: resized.append(True))
     try:
         with (
-            _keys() as pressed,
+            _keys(interrupted) as pressed,
             Live(
                 draw(),
                 console=console,
@@ -373,26 +408,24 @@ def _live(
 
 
 @contextmanager
-def _keys() -> Iterator[Callable[[float], bool]]:
-    """``pressed(timeout)``: waits up to ``timeout`` seconds and tells whether a quit key came.
+def _keys(interrupted: int) -> Iterator[Callable[[float], bool]]:
+    """``pressed(timeout)``: waits up to ``timeout`` seconds and tells whether a quit key or
+    Ctrl-C (``interrupted`` readable, see ``ctrl_c``) came.
 
-    Keys are read one at a time without echo (cbreak: Ctrl-C still interrupts); the terminal's
-    settings are restored on the way out, however it is left. Without a terminal on stdin
-    it only waits.
+    Keys are read one at a time without echo (cbreak: Ctrl-C still sends SIGINT); the
+    terminal's settings are restored on the way out, however it is left. Without a terminal
+    on stdin it only waits for Ctrl-C.
     """
     if not sys.stdin.isatty():
-
-        def wait(timeout: float) -> bool:
-            time.sleep(timeout)
-            return False
-
-        yield wait
+        yield lambda timeout: bool(_ready([interrupted], timeout))
         return
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
 
     def pressed(timeout: float) -> bool:
-        ready, _, _ = select.select([fd], [], [], timeout)
+        ready = _ready([interrupted, fd], timeout)
+        if interrupted in ready:
+            return True
         if not ready:
             return False
         data = os.read(fd, 64)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +290,32 @@ def test_a_file_name_that_is_not_utf8_is_read(claude_dir: Path) -> None:
     assert "caf\\xe9-" in stream["path"] and stream["error_count"] == 0
     again = run_agenttail(env(), "scan", "--json")
     assert json.loads(again.stdout)["processed"] == 0  # known by the same key: not re-read
+
+
+def interrupted_while_importing(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``agenttail ARGS`` run as the console script does, with Ctrl-C landing while ``module``
+    loads (a finder that raises KeyboardInterrupt there, as the signal would)."""
+    program = (
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        f"sys.argv = ['agenttail', *{list(args)!r}]\n"
+        "from agenttail.entry import main\n"
+        "main()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_ctrl_c_while_the_cli_loads_exits_130_without_a_traceback() -> None:
+    done = interrupted_while_importing("agenttail.cli", "report", "daily")
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
+
+
+def test_ctrl_c_while_top_starts_quits_it_quietly() -> None:
+    done = interrupted_while_importing("agenttail.top", "top")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")

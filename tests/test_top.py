@@ -303,11 +303,22 @@ def test_a_damaged_store_is_named_on_screen_until_the_scan_rebuilds_it(
 # -- not a terminal ---------------------------------------------------------------------------
 
 
-def test_piped_top_prints_plain_frames_periodically(workload: Workload) -> None:
+@pytest.mark.parametrize(
+    "sigint",
+    [signal.SIG_DFL, signal.SIG_IGN],
+    ids=["sigint-default", "sigint-ignored-by-the-launcher"],
+)
+def test_piped_top_prints_plain_frames_periodically_and_ctrl_c_quits(
+    workload: Workload, sigint: signal.Handlers
+) -> None:
+    """Ctrl-C quits also when whatever started ``top`` had SIGINT ignored (a job in the
+    background of a script or CI run inherits that, and Python then installs no
+    KeyboardInterrupt): the test sets the disposition itself rather than inherit the runner's."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "agenttail", "top", "--interval", "0.5"],
+        [sys.executable, "-m", "agenttail", "top", "--interval", "0.2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),  # the test has no threads
     )
     assert process.stdout is not None
     output = b""
