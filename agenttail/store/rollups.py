@@ -251,6 +251,19 @@ def _flag(condition: str) -> str:
 _REQUEST = "{r}.kind = 'llm_request' AND {r}.estimated = 0"
 _FAILED_TOOL = "{r}.kind = 'tool_call' AND {r}.ok = 0"
 
+# A request's tokens and costs: event columns that the usage and session rollups sum under
+# the same names (costs NULL when unpriced or not recorded) and whose changes their triggers
+# watch.
+_TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+_COST_COLUMNS = ("cost_nusd", "recorded_cost_nusd")
+_TOKEN_COST_COLUMNS = _TOKEN_COLUMNS + _COST_COLUMNS
+
 USAGE = Rollup(
     table="usage_rollup",
     keys={
@@ -260,13 +273,8 @@ USAGE = Rollup(
         "model": "COALESCE({r}.model, '')",
     },
     sums={
-        "input_tokens": "{r}.input_tokens",
-        "output_tokens": "{r}.output_tokens",
-        "cache_read_tokens": "{r}.cache_read_tokens",
-        "cache_write_tokens": "{r}.cache_write_tokens",
-        "reasoning_tokens": "{r}.reasoning_tokens",
-        "cost_nusd": "COALESCE({r}.cost_nusd, 0)",
-        "recorded_cost_nusd": "COALESCE({r}.recorded_cost_nusd, 0)",
+        **{column: f"{{r}}.{column}" for column in _TOKEN_COLUMNS},
+        **{column: f"COALESCE({{r}}.{column}, 0)" for column in _COST_COLUMNS},
         "requests": "1",
         "unpriced_requests": "({r}.cost_nusd IS NULL)",
         "recorded_requests": "({r}.recorded_cost_nusd IS NOT NULL)",
@@ -288,13 +296,7 @@ USAGE = Rollup(
         "counted",
         "estimated",
         "tokens_known",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "reasoning_tokens",
-        "cost_nusd",
-        "recorded_cost_nusd",
+        *_TOKEN_COST_COLUMNS,
         "duration_ms",
         "ttft_ms",
     ),
@@ -390,19 +392,7 @@ SESSIONS = Rollup(
         **{
             name: f"CASE WHEN {_REQUEST} THEN {expr} ELSE 0 END"
             for name, expr in USAGE.sums.items()
-            if name
-            in (
-                "input_tokens",
-                "output_tokens",
-                "cache_read_tokens",
-                "cache_write_tokens",
-                "reasoning_tokens",
-                "cost_nusd",
-                "recorded_cost_nusd",
-                "requests",
-                "unpriced_requests",
-                "recorded_requests",
-            )
+            if name in (*_TOKEN_COST_COLUMNS, "requests", "unpriced_requests", "recorded_requests")
         },
         "tool_calls": "({r}.kind = 'tool_call')",
         "tool_failed": _flag(_FAILED_TOOL),
@@ -423,13 +413,7 @@ SESSIONS = Rollup(
         "model",
         "counted",
         "estimated",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "reasoning_tokens",
-        "cost_nusd",
-        "recorded_cost_nusd",
+        *_TOKEN_COST_COLUMNS,
         "ok",
     ),
 )
