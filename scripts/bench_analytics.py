@@ -25,54 +25,74 @@ START_MS = int(datetime(2025, 12, 1, tzinfo=UTC).timestamp() * 1000)
 EVENTS_PER_SESSION = 200
 DAY_MS = 86_400_000
 
-# One row per event number n; h(k) is a cheap deterministic hash of (n, k).
-_GENERATE = """
-WITH RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < :count - 1),
-r AS (
-  SELECT n, n / {per} AS s,
-    ((n * 2654435761 + 97) % 1000003) AS h1,
-    ((n * 40503 + 12345) % 999983) AS h2,
-    (((n / {per}) * 2246822519 + 7) % 1000033) AS hs
-  FROM c
-)
-INSERT INTO events (event_id, kind, agent, session_id, run_id, project, model, ts_ms,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
-    cost_nusd, recorded_cost_nusd, tool_name, ok, duration_ms, ttft_ms, context_tokens,
-    error_class, updated_at)
-SELECT printf('e%d', n),
-  CASE WHEN h1 % 100 < 60 THEN 'llm_request' WHEN h1 % 100 < 92 THEN 'tool_call'
-       WHEN h1 % 100 < 94 THEN 'api_error' WHEN h1 % 100 < 95 THEN 'compaction' ELSE 'turn' END,
-  CASE WHEN hs % 10 < 6 THEN 'claude_code' WHEN hs % 10 < 8 THEN 'copilot'
-       WHEN hs % 10 < 9 THEN 'codex' ELSE 'gemini' END,
-  printf('session-%d', s), printf('run-%d-%d', s, (n % {per}) / 20),
-  printf('/home/dev/project-%d', hs % 20),
-  CASE WHEN h1 % 100 < 60 OR h1 % 100 BETWEEN 92 AND 93 THEN
-    CASE (hs + 3 * (h2 % 10 = 0)) % 8
+# One row per event number n; h(k) is a cheap deterministic hash of (n, k). Portable SQL (the
+# team benchmark runs it on PostgreSQL too): the numbers come from a recursive CTE (SQLite) or
+# generate_series (PostgreSQL).
+_NUMBERS = {
+    "sqlite": "RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < {last})",
+    "postgresql": "c(n) AS (SELECT generate_series(0, {last})::bigint)",
+}
+_COLUMNS = {
+    "event_id": "'e' || n",
+    "kind": """CASE WHEN h1 % 100 < 60 THEN 'llm_request' WHEN h1 % 100 < 92 THEN 'tool_call'
+       WHEN h1 % 100 < 94 THEN 'api_error' WHEN h1 % 100 < 95 THEN 'compaction' ELSE 'turn' END""",
+    "agent": """CASE WHEN hs % 10 < 6 THEN 'claude_code' WHEN hs % 10 < 8 THEN 'copilot'
+       WHEN hs % 10 < 9 THEN 'codex' ELSE 'gemini' END""",
+    "session_id": "'session-' || s",
+    "run_id": "'run-' || s || '-' || ((n % {per}) / 20)",
+    "project": "'/home/dev/project-' || (hs % 20)",
+    "model": """CASE WHEN h1 % 100 < 60 OR h1 % 100 BETWEEN 92 AND 93 THEN
+    CASE (hs + 3 * (CASE WHEN h2 % 10 = 0 THEN 1 ELSE 0 END)) % 8
       WHEN 0 THEN 'claude-sonnet-4-20250514' WHEN 1 THEN 'claude-opus-4-1-20250805'
       WHEN 2 THEN 'claude-haiku-4-5-20251001' WHEN 3 THEN 'gpt-4o' WHEN 4 THEN 'gpt-5'
       WHEN 5 THEN 'gemini-2.5-pro' WHEN 6 THEN 'claude-sonnet-4-5-20250929'
-      ELSE 'local-model' END END,
-  {start} + (hs * 31536) % {year} + (n % {per}) * 20000,
-  h2 % 500, h1 % 2000, (h2 * 7) % 150000, h1 % 3000,
-  h2 % 500 + h1 % 2000 + (h2 * 7) % 150000 + h1 % 3000,
-  CASE WHEN h2 % 8 = 7 THEN NULL ELSE h1 * 13 END,
-  CASE WHEN hs % 10 = 9 THEN h1 * 11 END,
-  CASE WHEN h1 % 100 BETWEEN 60 AND 91 THEN
+      ELSE 'local-model' END END""",
+    "ts_ms": "{start} + (hs * 31536) % {year} + (n % {per}) * 20000",
+    "input_tokens": "h2 % 500",
+    "output_tokens": "h1 % 2000",
+    "cache_read_tokens": "(h2 * 7) % 150000",
+    "cache_write_tokens": "h1 % 3000",
+    "total_tokens": "h2 % 500 + h1 % 2000 + (h2 * 7) % 150000 + h1 % 3000",
+    "cost_nusd": "CASE WHEN h2 % 8 = 7 THEN NULL ELSE h1 * 13 END",
+    "recorded_cost_nusd": "CASE WHEN hs % 10 = 9 THEN h1 * 11 END",
+    "tool_name": """CASE WHEN h1 % 100 BETWEEN 60 AND 91 THEN
     CASE h2 % 12 WHEN 0 THEN 'Bash' WHEN 1 THEN 'Read' WHEN 2 THEN 'Edit' WHEN 3 THEN 'Write'
       WHEN 4 THEN 'Grep' WHEN 5 THEN 'Glob' WHEN 6 THEN 'Task' WHEN 7 THEN 'WebFetch'
       WHEN 8 THEN 'TodoWrite' WHEN 9 THEN 'MultiEdit' WHEN 10 THEN 'LS' ELSE 'NotebookEdit' END
-  END,
-  CASE WHEN h1 % 100 BETWEEN 60 AND 91 THEN (h2 % 10 != 0) WHEN h1 % 100 < 60 THEN NULL
-       ELSE 0 END,
-  CASE WHEN h1 % 100 BETWEEN 60 AND 91 OR hs % 10 >= 6 THEN 5 + (h1 * h2) % 20000 END,
-  CASE WHEN hs % 10 >= 6 AND h1 % 100 < 60 THEN 50 + h2 % 3000 END,
-  (h2 * 7) % 150000 + h2 % 500 + h1 % 3000,
-  CASE WHEN h1 % 100 BETWEEN 92 AND 93 THEN
+  END""",
+    "ok": """CASE WHEN h1 % 100 BETWEEN 60 AND 91 THEN (CASE WHEN h2 % 10 != 0 THEN 1 ELSE 0 END)
+       WHEN h1 % 100 < 60 THEN NULL ELSE 0 END""",
+    "duration_ms": (
+        "CASE WHEN h1 % 100 BETWEEN 60 AND 91 OR hs % 10 >= 6 THEN 5 + (h1 * h2) % 20000 END"
+    ),
+    "ttft_ms": "CASE WHEN hs % 10 >= 6 AND h1 % 100 < 60 THEN 50 + h2 % 3000 END",
+    "context_tokens": "(h2 * 7) % 150000 + h2 % 500 + h1 % 3000",
+    "error_class": """CASE WHEN h1 % 100 BETWEEN 92 AND 93 THEN
     CASE h2 % 4 WHEN 0 THEN 'rate_limit' WHEN 1 THEN 'overloaded' WHEN 2 THEN 'server_error'
-      ELSE 'context_too_long' END END,
-  0
-FROM r
-"""
+      ELSE 'context_too_long' END END""",
+}
+
+
+def synthetic_events(table: str, count: int, more: dict[str, str], engine: str = "sqlite") -> str:
+    """One ``INSERT ... SELECT`` of ``count`` events into ``table``: a year from START_MS,
+    sessions of EVENTS_PER_SESSION events, 4 agents, 20 projects, 8 models, 12 tools; 60%
+    requests, 32% tool calls, 2% API errors. ``more``: the table's other columns (name -> SQL
+    over n, s, h1, h2, hs)."""
+    columns = {
+        name: expr.format(per=EVENTS_PER_SESSION, start=START_MS, year=YEAR_MS)
+        for name, expr in _COLUMNS.items()
+    } | more
+    return f"""WITH {_NUMBERS[engine].format(last=count - 1)},
+r AS (
+  SELECT n, n / {EVENTS_PER_SESSION} AS s,
+    ((n * 2654435761 + 97) % 1000003) AS h1,
+    ((n * 40503 + 12345) % 999983) AS h2,
+    (((n / {EVENTS_PER_SESSION}) * 2246822519 + 7) % 1000033) AS hs
+  FROM c
+)
+INSERT INTO {table} ({", ".join(columns)})
+SELECT {", ".join(columns.values())}
+FROM r"""
 
 
 def build(path: Path, count: int) -> None:
@@ -87,9 +107,8 @@ def build(path: Path, count: int) -> None:
     for trigger in ("events_rollup_insert", "events_rollup_update", "events_rollup_delete"):
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")  # m007 replaces them
     started = time.perf_counter()
-    sql = _GENERATE.format(per=EVENTS_PER_SESSION, start=START_MS, year=YEAR_MS)
     with db.conn:
-        db.execute(sql, {"count": count})
+        db.execute(synthetic_events("events", count, {"updated_at": "0"}))
     print(f"generated {count:,} events in {time.perf_counter() - started:.1f} s")
     db.close()
     started = time.perf_counter()
