@@ -93,13 +93,31 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
         chrome.close()
 
 
-def load(browser: Browser, url: str, width: int, height: int, *, mobile: bool) -> dict[str, Any]:
-    browser.viewport(width, height, mobile=mobile)
-    browser.navigate(url)
-    browser.wait_for("document.body !== null && Number(document.body.dataset.loads || 0) >= 1")
+def loaded(browser: Browser, loads: int) -> dict[str, Any]:
+    """The page's state once it has loaded its numbers ``loads`` times."""
+    browser.wait_for(
+        f"document.body !== null && Number(document.body.dataset.loads || 0) >= {loads}"
+    )
     state: dict[str, Any] = browser.evaluate(PAGE_STATE)
     assert state["problem"] is None, state["problem"]
     return state
+
+
+def load(browser: Browser, url: str, width: int, height: int, *, mobile: bool) -> dict[str, Any]:
+    browser.viewport(width, height, mobile=mobile)
+    browser.navigate(url)
+    return loaded(browser, 1)
+
+
+def choose(browser: Browser, state: dict[str, Any], select: str, value: str) -> dict[str, Any]:
+    """Picks ``value`` in the ``select`` filter as a user does; the page's state once it has
+    loaded again after ``state``."""
+    browser.evaluate(
+        f"""(() => {{ const s = document.querySelector('#filters select[name="{select}"]');
+        s.value = {json.dumps(value)};
+        s.dispatchEvent(new Event("change", {{bubbles: true}})); }})()"""
+    )
+    return loaded(browser, state["loads"] + 1)
 
 
 def check_card(card: dict[str, Any], totals: dict[str, Any], mine: list[Request]) -> None:
@@ -257,13 +275,7 @@ def test_the_page_shows_the_reports_numbers_and_follows_the_daemon(
     assert all(href.startswith("/api/report/") for href in state["downloads"])
 
     # A filter narrows every part: the month card and the chart for one model.
-    browser.evaluate(
-        f"""(() => {{ const s = document.querySelector('#filters select[name="model"]');
-        s.value = {json.dumps(SMALL)};
-        s.dispatchEvent(new Event("change", {{bubbles: true}})); }})()"""
-    )
-    browser.wait_for(f"Number(document.body.dataset.loads) >= {state['loads'] + 1}")
-    filtered = browser.evaluate(PAGE_STATE)
+    filtered = choose(browser, state, "model", SMALL)
     check_card(
         filtered["cards"]["month"],
         cli_json("monthly", "--since", first.isoformat(), "--model", SMALL)["totals"],
@@ -273,12 +285,7 @@ def test_the_page_shows_the_reports_numbers_and_follows_the_daemon(
     assert [r["model"]["value"] for r in filtered["tables"]["models"]] == [SMALL]
 
     # Tokens instead of cost, still for that one model: each day's bar is its tokens.
-    browser.evaluate(
-        """(() => { const s = document.querySelector('#filters select[name="metric"]');
-        s.value = "tokens"; s.dispatchEvent(new Event("change", {bubbles: true})); })()"""
-    )
-    browser.wait_for(f"Number(document.body.dataset.loads) >= {filtered['loads'] + 1}")
-    in_tokens = browser.evaluate(PAGE_STATE)["bars"]
+    in_tokens = choose(browser, filtered, "metric", "tokens")["bars"]
     small_days: dict[str, int] = defaultdict(int)
     for request in requests:
         if request.model == SMALL:
