@@ -254,6 +254,11 @@ def _unknown_key(key: str, path: Path) -> ConfigError:
     return ConfigError(f"unknown key {key!r} in {path}", hint, key=key, path=path)
 
 
+def config_file(paths: AppPaths, env: Mapping[str, str]) -> Path:
+    """The configuration file: ``AGENTTAIL_CONFIG``, else config.toml in the config folder."""
+    return Path(env.get("AGENTTAIL_CONFIG") or paths.config_file)
+
+
 def load_config(
     paths: AppPaths | None = None,
     env: Mapping[str, str] | None = None,
@@ -269,7 +274,7 @@ def load_config(
     """
     paths = paths or AppPaths.resolve()
     environ = os.environ if env is None else env
-    path = file or Path(environ.get("AGENTTAIL_CONFIG") or paths.config_file)
+    path = file or config_file(paths, environ)
     problems: list[ConfigError] = []
 
     def problem(error: ConfigError) -> None:

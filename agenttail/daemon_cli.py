@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from agenttail.cli_support import echo_json, json_option, settings
+from agenttail.cli_support import echo_json, json_bytes, json_option, settings
 from agenttail.errors import EX_IOERR, AgenttailError
+from agenttail.lazy_log import LazyLogger
 from agenttail.paths import AppPaths
 
 if TYPE_CHECKING:
     from agenttail.agents.base import Agent
+    from agenttail.daemon.runner import Totals
+
+log = LazyLogger(__name__)
 
 
 @click.command()
@@ -61,17 +66,31 @@ def _first_steps(agents: list[Agent]) -> list[str]:
 @click.command()
 @json_option("Print the pass summary as JSON.")
 def scan(as_json: bool) -> None:
-    """One full pass over every agent's sessions, then exit."""
+    """One full pass over every agent's sessions, then exit.
+
+    When the last scan's sweep manifest still holds, the console script answered before this
+    runs (``unchanged_scan``); here the full sweep records a new one.
+    """
+    from agenttail import unchanged_scan
     from agenttail.agents.registry import configured_agents
-    from agenttail.daemon.runner import Pipeline, drain
+    from agenttail.config import config_file
+    from agenttail.daemon.runner import Pipeline, Totals, drain
+    from agenttail.discovery_trace import tracing
     from agenttail.lazy_log import configure_when_used
 
-    paths, config = settings()
-    configure_when_used("warning", paths.ensure().log_file, owner=False)
-    # One worker: two threads share the GIL and wait for each other's write lock (measured
-    # ~25% slower); the daemon's `workers` setting is for its steady state.
-    pipeline = Pipeline(paths, config, configured_agents(config), workers=1)
-    report = pipeline.sweep(retry_failed=True)
+    with tracing() as trace:
+        paths, config = settings()
+        trace.read_file(str(config_file(paths, os.environ)))
+        log_level = config.get_str("log_level")
+        level = "debug" if log_level == "debug" else "warning"
+        configure_when_used(level, paths.ensure().log_file, owner=False)
+        if unchanged_scan.declined:
+            log.debug("scan_sweeps", reason=unchanged_scan.declined)
+        # One worker: two threads share the GIL and wait for each other's write lock
+        # (measured ~25% slower); the daemon's `workers` setting is for its steady state.
+        agents = configured_agents(config)
+        pipeline = Pipeline(paths, config, agents, workers=1)
+        report = pipeline.sweep(retry_failed=True)
     with pipeline.bulk_load():
         if sys.stderr.isatty() and not as_json and report.enqueued > 1:
             from rich.progress import Progress
@@ -83,28 +102,47 @@ def scan(as_json: bool) -> None:
         else:
             drain(pipeline)
     totals = pipeline.totals
-    summary = {
-        "discovered": report.discovered,
-        "processed": totals.streams,
-        "records": totals.records,
-        "events": totals.events,
-        "bytes_read": totals.bytes_read,
-        "errors": totals.errors,
-        "failed_streams": len(totals.failed),
-        "per_agent": report.per_agent,
-    }
+    summary = _summary(report.discovered, totals, report.per_agent)
+    unchanged = _summary(report.discovered, Totals(), report.per_agent)
+    unchanged_scan.record(
+        paths.database,
+        trace,
+        agents,
+        report,
+        totals,
+        {"output_json": json_bytes(unchanged).decode(), "output_text": _line(unchanged)},
+        log_level,
+    )
     problem = _scan_problem(paths, totals.failed)
     if as_json:
         echo_json(summary if problem is None else {**summary, "error": problem.to_dict()})
         if problem is not None:
             sys.exit(problem.exit_code)
         return
-    click.echo(
-        f"scanned {report.discovered} streams ({totals.streams} changed): "
-        f"{totals.records} records, {totals.events} events, {len(totals.failed)} streams failed"
-    )
+    click.echo(_line(summary))
     if problem is not None:
         raise problem
+
+
+def _summary(discovered: int, totals: Totals, per_agent: dict[str, int]) -> dict[str, Any]:
+    return {
+        "discovered": discovered,
+        "processed": totals.streams,
+        "records": totals.records,
+        "events": totals.events,
+        "bytes_read": totals.bytes_read,
+        "errors": totals.errors,
+        "failed_streams": len(totals.failed),
+        "per_agent": per_agent,
+    }
+
+
+def _line(summary: dict[str, Any]) -> str:
+    return (
+        f"scanned {summary['discovered']} streams ({summary['processed']} changed): "
+        f"{summary['records']} records, {summary['events']} events, "
+        f"{summary['failed_streams']} streams failed"
+    )
 
 
 def _scan_problem(paths: AppPaths, failed: dict[tuple[str, str], str]) -> AgenttailError | None:

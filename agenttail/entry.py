@@ -2,7 +2,9 @@
 
 Claude Code runs ``agenttail statusline`` on every prompt refresh, so that exact command is
 answered here before click and the command registry load (the hook needs a few of the store's
-modules, not the CLI); everything else goes to the click CLI in ``agenttail.cli``.
+modules, not the CLI). ``agenttail scan`` with nothing changed is answered here too, from the
+last scan's sweep manifest (``unchanged_scan``); everything else goes to the click CLI in
+``agenttail.cli``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ def main() -> None:
 
             sys.stdout.write(line_from_stdin() + "\n")
             return
+        if sys.argv[1:] in (["scan"], ["scan", "--json"]):
+            from agenttail.unchanged_scan import answer
+
+            if answer(as_json=sys.argv[2:] == ["--json"]):
+                return
         from agenttail.cli import main as cli
 
         cli()

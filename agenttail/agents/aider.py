@@ -47,6 +47,7 @@ from agenttail.agents.base import (
     home_dir,
 )
 from agenttail.agents.fields import as_dict, as_int
+from agenttail.discovery_trace import KNOWN_PROJECTS, doubt, note_input, read_discovery_file
 from agenttail.errors import AgenttailError
 from agenttail.events import EventKind, MetricEvent, TokenCounts, nusd_from_usd, stable_id
 from agenttail.pricing import cost_or_recorded
@@ -259,7 +260,8 @@ def configured_files(env: Mapping[str, str], home: Path | None) -> dict[str, Pat
     the global ``~/.aider.conf.yml`` (``chat-history-file:``, ``analytics-log:``)."""
     found: dict[str, Path] = {}
     try:
-        lines = (home / CONFIG_FILE).read_text(encoding="utf-8").splitlines() if home else []
+        text = read_discovery_file(home / CONFIG_FILE).decode("utf-8") if home else ""
+        lines = text.splitlines()
     except (OSError, UnicodeDecodeError):
         lines = []
     for line in lines:
@@ -340,8 +342,13 @@ class AiderAgent(Agent):
         try:
             if database.is_file() and database.stat().st_size:
                 with Store(database, readonly=True) as store:
-                    found = [Path(p) for p in store.known_projects() if Path(p).is_absolute()]
+                    known = store.known_projects()
+                note_input(KNOWN_PROJECTS, known)  # the next scan asks the store again
+                found = [Path(p) for p in known if Path(p).is_absolute()]
+            else:
+                note_input(KNOWN_PROJECTS, [])
         except (sqlite3.Error, OSError, AgenttailError):  # no store yet: no extra roots
             found = []
+            doubt("the store's project folders could not be read")
         self._projects = (now, found)
         return found

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from agenttail.discovery_trace import active as active_trace
 from agenttail.events import MetricEvent
 from agenttail.readers.base import Reader, Record
 
@@ -300,7 +301,10 @@ def discover(agent: Agent, problems: list[DiscoveryProblem] | None = None) -> It
     unreadable: dict[str, str] = {}
     roots: set[str] = set()
     seen: set[tuple[Path, str]] = set()
+    trace = active_trace()
     for root in agent.roots():
+        if trace is not None:
+            trace.look(str(root))
         real = os.path.realpath(root)
         if real in roots or not root.is_dir():
             continue
@@ -312,7 +316,10 @@ def discover(agent: Agent, problems: list[DiscoveryProblem] | None = None) -> It
                     if (path, spec.kind) in seen:
                         continue
                     seen.add((path, spec.kind))
-                    yield StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path)))
+                    ref = StreamRef(agent.name, spec, path, utf8_text(spec.session_id(path)))
+                    if trace is not None:
+                        trace.found(ref.path_text, ref.kind, shared=spec.shared)
+                    yield ref
     if problems is not None:
         problems += [DiscoveryProblem(agent.name, utf8_text(p), e) for p, e in unreadable.items()]
 
@@ -322,16 +329,23 @@ def _files_matching(folder: str, parts: list[str], unreadable: dict[str, str]) -
 
     Walks with ``os.scandir`` so file types come from the directory entries: a sweep over
     thousands of sessions pays one ``stat`` per file (the staleness check), not two. A folder
-    that exists but cannot be listed goes into ``unreadable`` (path -> error).
+    that exists but cannot be listed goes into ``unreadable`` (path -> error). An active
+    discovery trace is told what was listed and looked at (``discovery_trace``).
     """
+    trace = active_trace()
     head, rest = parts[0], parts[1:]
     if not any(char in head for char in "*?["):
         child = f"{folder}{os.sep}{head}"
         if rest:
             yield from _files_matching(child, rest, unreadable)
-        elif Path(child).is_file():
-            yield child
+        else:
+            if trace is not None:
+                trace.look(child)
+            if Path(child).is_file():
+                yield child
         return
+    if trace is not None:
+        trace.list_folder(folder)  # before the listing: a name added after changes its mtime
     try:
         entries = os.scandir(folder)
     except (FileNotFoundError, NotADirectoryError):
@@ -348,7 +362,11 @@ def _files_matching(folder: str, parts: list[str], unreadable: dict[str, str]) -
                     yield from _files_matching(entry.path, rest, unreadable)
                 elif not rest and entry.is_file():
                     yield entry.path
+                elif trace is not None and entry.is_symlink():
+                    trace.look(entry.path)  # its target may appear without this folder changing
             except OSError:
+                if trace is not None:
+                    trace.doubt(f"could not tell what {entry.path} is")
                 continue
 
 

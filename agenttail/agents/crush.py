@@ -21,6 +21,7 @@ import orjson
 
 from agenttail.agents.base import SHARED_SESSION_ID, Agent, AgentContext, Roots, StreamSpec
 from agenttail.agents.fields import as_dict, as_int
+from agenttail.discovery_trace import read_discovery_file
 from agenttail.events import EventKind, MetricEvent, nusd_from_usd, stable_id
 from agenttail.readers.base import Record
 from agenttail.readers.sqlite_rows import RowQuery, SqliteRowReader
@@ -113,7 +114,7 @@ def with_projects(roots: Sequence[Path]) -> list[Path]:
     found = list(roots)
     for root in roots:
         try:
-            registry = (root / "projects.json").read_bytes()
+            registry = read_discovery_file(root / "projects.json")
         except OSError:
             continue
         for _, database in project_databases(registry):

@@ -15,6 +15,7 @@ from agenttail.agents.base import Agent, DiscoveryProblem, discover
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import stat_or_none
+from agenttail.discovery_trace import doubt
 from agenttail.lazy_log import LazyLogger
 from agenttail.store import SessionRow
 
@@ -54,6 +55,7 @@ class SweepCoordinator:
                 refs = list(discover(agent, report.problems))
             except OSError as exc:
                 log.warning("discovery_failed", agent=agent.name, error=repr(exc))
+                doubt(f"discovery of {agent.name} failed")
                 continue
             for ref in refs:
                 count += 1

@@ -488,11 +488,9 @@ class Store:
     def known_projects(self) -> list[str]:
         """Every project folder a session was seen in (any agent), from the session rollup:
         agents that keep their files inside projects (Aider) look there."""
-        rows = self.query(
-            "SELECT DISTINCT project FROM session_rollup WHERE project IS NOT NULL"
-            " AND project != '' ORDER BY project"
-        )
-        return [row["project"] for row in rows]
+        from agenttail.store.sweep_manifest import KNOWN_PROJECTS_SQL
+
+        return [row["project"] for row in self.query(KNOWN_PROJECTS_SQL)]
 
     def agent_request_quality(self) -> dict[str, dict[str, int]]:
         """Per agent: counted requests whose tokens were measured, estimated, or not recorded."""

@@ -423,3 +423,13 @@ def m010_exact_rollup_triggers(db: Database) -> None:
     from agenttail.store.rollups import rebuild_rollups
 
     rebuild_rollups(db)
+
+
+@migration
+def m011_sweep_manifest(db: Database) -> None:
+    """What the last full sweep looked at (``store/sweep_manifest.py``): a ``scan`` that finds
+    all of it unchanged answers without loading the agent plugins. One row, JSON."""
+    db.execute(
+        "CREATE TABLE sweep_manifest (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " manifest TEXT NOT NULL)"
+    )
