@@ -101,6 +101,7 @@ def scan(as_json: bool) -> None:
                 drain(pipeline)
         else:
             drain(pipeline)
+    unchanged_scan.rediscover_moved_inputs(pipeline, trace, report)
     totals = pipeline.totals
     summary = _summary(report.discovered, totals, report.per_agent)
     unchanged = _summary(report.discovered, Totals(), report.per_agent)

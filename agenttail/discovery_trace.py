@@ -72,6 +72,8 @@ class DiscoveryTrace:
         self.inputs: dict[str, Any] = {}
         self.streams: dict[tuple[str, str], bool] = {}  # (path, kind) -> shared
         self.code: dict[str, Probe] = {}  # module files and plugin folders (``depend_on_code``)
+        self.agent = ""  # whose discovery runs now
+        self.input_agents: set[str] = set()  # the agents whose discovery noted a store input
         self.doubts: list[str] = []
 
     def list_folder(self, path: str) -> None:
@@ -138,10 +140,10 @@ def active() -> DiscoveryTrace | None:
 
 
 @contextmanager
-def tracing() -> Iterator[DiscoveryTrace]:
+def tracing(trace: DiscoveryTrace | None = None) -> Iterator[DiscoveryTrace]:
     """Record what discovery looks at in this block (agents are created inside it too: some
-    read their configuration files then)."""
-    trace = DiscoveryTrace()
+    read their configuration files then), into a new trace or on into ``trace``."""
+    trace = DiscoveryTrace() if trace is None else trace
     token = _active.set(trace)
     try:
         yield trace
@@ -171,6 +173,7 @@ def note_input(key: str, value: Any) -> None:
     trace = _active.get()
     if trace is not None:
         trace.inputs.setdefault(key, value)
+        trace.input_agents.add(trace.agent)
 
 
 def first_changed(probes: Mapping[str, Probe], probe: Callable[[str], Probe]) -> str | None:

@@ -18,13 +18,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agenttail.discovery_trace import DiscoveryTrace, environment, unchanged_reason
+from agenttail.discovery_trace import DiscoveryTrace, environment, tracing, unchanged_reason
 from agenttail.errors import AgenttailError
 from agenttail.lazy_log import LazyLogger, configure_when_used
 
 if TYPE_CHECKING:
     from agenttail.agents.base import Agent
-    from agenttail.daemon.runner import Totals
+    from agenttail.daemon.runner import Pipeline, Totals
     from agenttail.daemon.sweep import SweepReport
 
 log = LazyLogger(__name__)
@@ -75,6 +75,32 @@ def answer(*, as_json: bool) -> bool:
         log.debug("scan_unchanged", streams=len(manifest["streams"]))
     sys.stdout.write(manifest["output_json" if as_json else "output_text"] + "\n")
     return True
+
+
+def rediscover_moved_inputs(pipeline: Pipeline, trace: DiscoveryTrace, report: SweepReport) -> None:
+    """Sweep again the agents whose discovery read agenttail's store (Aider looks in every
+    project folder the store knows) when this scan's own reading changed what they read, so
+    the manifest recorded now holds (else the next scan would sweep in full once more)."""
+    from agenttail.agents.registry import load_agents
+    from agenttail.daemon.runner import drain
+    from agenttail.store import Store, sweep_manifest
+
+    for _ in range(2):  # what the second drain stores could move them again, rarely
+        if report.problems or not trace.input_agents:
+            return
+        with Store(pipeline.paths.database, readonly=True) as store:
+            if sweep_manifest.store_inputs(store.conn, list(trace.inputs)) == trace.inputs:
+                return
+        agents = load_agents(set(trace.input_agents))  # new instances: Aider caches its list
+        trace.inputs.clear()
+        with tracing(trace):
+            again = pipeline.sweep(retry_failed=True, agents=agents)
+        drain(pipeline)
+        report.per_agent.update(again.per_agent)
+        report.discovered = sum(report.per_agent.values())
+        report.enqueued += again.enqueued
+        report.backing_off += again.backing_off
+        report.problems += again.problems
 
 
 def record(

@@ -8,7 +8,8 @@ Usage::
         [--results .bench/bench-results.json] [--no-ccusage] [--set max_line_bytes=268435456]
 
 Measures, in one run, on each corpus size (by default about 157 MiB and 600 MiB): agenttail's
-cold ``scan`` into a new store (wall, MB/s, CPU, peak RSS of the process) and a no-op rescan,
+cold ``scan`` into a new store (wall, MB/s, CPU, peak RSS of the process), a no-op rescan (the
+sweep manifest answers) and a no-op full sweep (a folder's stat moved, no stream changed),
 alternated with ccusage's ``claude daily --json --offline`` (wall, CPU, peak RSS), medians of
 ``--runs``; ``report daily --json`` latency (median of 5). It prints a Markdown table per
 corpus with the ratios against issue 13's targets and writes the numbers as JSON. Every
@@ -205,19 +206,25 @@ def bench_corpus(args: argparse.Namespace, target_mb: float) -> tuple[list[str],
     empty_home.mkdir(exist_ok=True)
     colds: list[Run] = []
     noops: list[Run] = []
+    sweeps: list[Run] = []
     ccs: list[Run] = []
     # Alternated run by run, so a change in the shared machine's load hits both tools alike.
     for index in range(args.runs):
-        print(f"run {index + 1}/{args.runs}: agenttail cold scan, no-op rescan", file=sys.stderr)
+        print(f"run {index + 1}/{args.runs}: agenttail cold scan, no-op rescans", file=sys.stderr)
         shutil.rmtree(home, ignore_errors=True)
         colds.append(measure([*agenttail, "scan"], env))
-        noops.append(measure([*agenttail, "scan"], env))
+        noops.append(measure([*agenttail, "scan"], env))  # answered by the sweep manifest
+        # A folder's stat moves (set an hour back) but no stream changes: the full sweep runs
+        # and finds nothing to read, as after any new session or change elsewhere.
+        back = time.time() - 3600 - index
+        os.utime(out / "projects", (back, back))
+        sweeps.append(measure([*agenttail, "scan"], env))
         if cc_exe is not None:
             print(f"run {index + 1}/{args.runs}: ccusage ({cc_exe})", file=sys.stderr)
             ccs.append(
                 measure(ccusage_tool.daily_command(cc_exe), ccusage_tool.daily_env(out, empty_home))
             )
-    cold, noop = median_run(colds), median_run(noops)
+    cold, noop, sweep = median_run(colds), median_run(noops), median_run(sweeps)
     cc = median_run(ccs) if ccs else None
     report_cmd = [*agenttail, "report", "daily", "--json", "--timezone", "UTC"]
     reports = [measure(report_cmd, env) for _ in range(args.report_runs)]
@@ -236,6 +243,7 @@ def bench_corpus(args: argparse.Namespace, target_mb: float) -> tuple[list[str],
         "noop_rescan_vs_ccusage": ratio(noop.wall_s, cc_wall),
         "scan_peak_rss_mb": max(r.peak_rss_mb for r in colds),
     }
+    sweep_ratio = ratio(sweep.wall_s, cc_wall)
     load = os.getloadavg()
     lines = [
         f"## Corpus: {corpus_mb:.1f} MiB, {stats['files']} files ({stats['subagent_files']} "
@@ -257,7 +265,8 @@ def bench_corpus(args: argparse.Namespace, target_mb: float) -> tuple[list[str],
         )
 
     lines.append(row("agenttail cold scan", cold, f" ({corpus_mb / cold.wall_s:.1f} MiB/s)"))
-    lines.append(row("agenttail no-op rescan", noop))
+    lines.append(row("agenttail no-op rescan (answered by the sweep manifest)", noop))
+    lines.append(row("agenttail no-op rescan, full sweep (a folder's stat moved)", sweep))
     lines.append(
         f"| agenttail report daily --json (median of {len(reports)}) | {report_s:.2f} s | "
         f"{statistics.median(r.cpu_s for r in reports):.2f} s | "
@@ -290,6 +299,7 @@ def bench_corpus(args: argparse.Namespace, target_mb: float) -> tuple[list[str],
         )
     lines += [
         f"| cold scan CPU / ccusage CPU | {fmt(cpu_ratio, 'x')} | - | - | - |",
+        f"| no-op full sweep / ccusage | {fmt(sweep_ratio, 'x')} | - | - | - |",
         "",
         f"Parity: agenttail == expected.json: {ours == want}; "
         + (
@@ -318,6 +328,8 @@ def bench_corpus(args: argparse.Namespace, target_mb: float) -> tuple[list[str],
             "cold_scan_mib_per_s": corpus_mb / cold.wall_s,
             "noop_rescan": plain(noop),
             "noop_rescan_runs": [plain(r) for r in noops],
+            "noop_full_sweep": plain(sweep),
+            "noop_full_sweep_runs": [plain(r) for r in sweeps],
             "report_daily_median_s": report_s,
             "report_daily_runs_s": [r.wall_s for r in reports],
             "startup_s": startup,

@@ -52,20 +52,10 @@ def scan(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
     return summary, answered() > before
 
 
-def until_answered(env: dict[str, str]) -> dict[str, Any]:
-    """Scans until the manifest answers: at most one full sweep after the one that read a
-    change (a session in a new project folder changes where Aider looks: one more sweep)."""
-    for _ in range(2):
-        summary, fast = scan(env)
-        if fast:
-            return summary
-    summary, fast = scan(env)
-    assert fast, "the manifest never answered"
-    return summary
-
-
-def jsonl_lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n")
+def answered(env: dict[str, str]) -> None:
+    """The scan after one that read a change is answered by the manifest that one recorded."""
+    _, fast = scan(env)
+    assert fast, "the manifest did not answer"
 
 
 def claude_copy(target: Path) -> int:
@@ -81,14 +71,13 @@ def test_unchanged_scan_answers_with_the_full_sweeps_summary(claude_dir: Path) -
     env = debug_env()
     first, fast = scan(env)
     assert not fast and first["discovered"] == files and first["processed"] == files
-    # The first scan stored sessions in new project folders, where Aider looks: one full
-    # no-op sweep follows, then the manifest answers.
-    full, fast = scan(env)
-    assert not fast
-    answered, fast = scan(env)
+    answer, fast = scan(env)  # the cold scan's manifest answers
     assert fast
+    set_back(claude_dir / "projects", when=HOUR_AGO - 1)  # not a change of any stream:
+    full, fast = scan(env)  # a full sweep that queues nothing
+    assert not fast
     assert (
-        answered
+        answer
         == full
         == {
             "discovered": files,
@@ -108,7 +97,8 @@ def test_unchanged_scan_answers_with_the_full_sweeps_summary(claude_dir: Path) -
 def test_every_kind_of_change_makes_the_next_scan_read_it(tmp_path: Path, claude_dir: Path) -> None:
     files = claude_copy(claude_dir)
     env = debug_env()
-    until_answered(env)
+    scan(env)
+    answered(env)
     project = claude_dir / "projects" / "-Users-alex-code-docs"
 
     # A new session file in an existing project folder.
@@ -117,7 +107,7 @@ def test_every_kind_of_change_makes_the_next_scan_read_it(tmp_path: Path, claude
     set_back(new.path, project, when=HOUR_AGO + 1)
     summary, fast = scan(env)
     assert not fast and (summary["processed"], summary["records"]) == (1, 2)
-    until_answered(env)
+    answered(env)
 
     # A session in a new project folder.
     other = ClaudeSession(claude_dir, cwd="/home/dev/brand-new")
@@ -128,14 +118,14 @@ def test_every_kind_of_change_makes_the_next_scan_read_it(tmp_path: Path, claude
     summary, fast = scan(env)
     assert not fast and (summary["processed"], summary["records"]) == (1, 2)
     assert summary["discovered"] == files + 2
-    until_answered(env)
+    answered(env)
 
     # A line appended to a session (its mtime set back: only the size tells).
     new.write(new.assistant("2026-11-20T10:01:00Z", "m3"))
     set_back(new.path, when=HOUR_AGO + 3)
     summary, fast = scan(env)
     assert not fast and (summary["processed"], summary["records"]) == (1, 1)
-    until_answered(env)
+    answered(env)
 
     # A session truncated and rewritten to the same size (its lines swapped): read again.
     lines = new.path.read_bytes().splitlines(keepends=True)
@@ -145,7 +135,7 @@ def test_every_kind_of_change_makes_the_next_scan_read_it(tmp_path: Path, claude
     set_back(new.path, when=HOUR_AGO + 4)
     summary, fast = scan(env)
     assert not fast and (summary["processed"], summary["records"]) == (1, len(lines))
-    until_answered(env)
+    answered(env)
 
     # A new agent home appears (Codex's default ~/.codex).
     codex = Path(env["HOME"]) / ".codex"
@@ -154,7 +144,7 @@ def test_every_kind_of_change_makes_the_next_scan_read_it(tmp_path: Path, claude
     rollouts = len(list(codex.rglob("*.jsonl")))
     summary, fast = scan(env)
     assert not fast and summary["per_agent"]["codex"] == rollouts > 0
-    until_answered(env)
+    answered(env)
 
     # An environment variable points discovery elsewhere.
     elsewhere = tmp_path / "claude-elsewhere"
@@ -164,7 +154,7 @@ def test_every_kind_of_change_makes_the_next_scan_read_it(tmp_path: Path, claude
     moved = {**env, "CLAUDE_CONFIG_DIR": str(elsewhere)}
     summary, fast = scan(moved)
     assert not fast and summary["per_agent"]["claude_code"] == other_files - 1
-    until_answered(moved)
+    answered(moved)
 
     # The configuration enables fewer agents.
     (Path(env["AGENTTAIL_HOME"]) / "config.toml").write_text('agents = ["claude_code"]\n')
@@ -187,7 +177,8 @@ def test_a_database_written_through_its_wal_is_read_again(tmp_path: Path) -> Non
     assert first["per_agent"]["goose"] == 1 and first["events"] > 0
     wal = Path(f"{database}-wal")  # made by the first reader: not a change of the database
     set_back(wal, when=HOUR_AGO)
-    until_answered(env)
+    scan(env)  # the first read made the WAL: that sweep could not vouch for it, this one can
+    answered(env)
 
     before = database.stat()
     writer = sqlite3.connect(database)

@@ -302,6 +302,8 @@ def discover(agent: Agent, problems: list[DiscoveryProblem] | None = None) -> It
     roots: set[str] = set()
     seen: set[tuple[Path, str]] = set()
     trace = active_trace()
+    if trace is not None:
+        trace.agent = agent.name
     for root in agent.roots():
         if trace is not None:
             trace.look(str(root))
