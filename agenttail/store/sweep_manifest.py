@@ -9,9 +9,9 @@ the sweep compares them (``daemon/sweep.py``). Stdlib only.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from agenttail.discovery_trace import KNOWN_PROJECTS
@@ -80,7 +80,7 @@ def store_changed(conn: sqlite3.Connection, manifest: Mapping[str, Any]) -> str 
         if shared:
             continue  # its database and side files are in the manifest's "read" probes
         try:
-            st = Path(path).stat()
+            st = os.stat(path)  # noqa: PTH116 - thousands of files: no Path per stat
         except OSError:
             return f"vanished: {path}"
         if row[1] != [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]:
