@@ -54,7 +54,7 @@ def classify_api_error(status: int | None, code: str | None, text: str | None) -
 
 def stable_id(*parts: object) -> str:
     """A deterministic id from the agent's own ids: re-reads of the same bytes give the same id."""
-    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    text = "\x1f".join(["" if part is None else str(part) for part in parts])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 

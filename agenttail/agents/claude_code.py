@@ -50,7 +50,7 @@ def _session_of(path: Path) -> str:
 
 
 def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if type(value) is int else 0  # a JSON integer (not a bool)
 
 
 # ccusage drops a usage line where one of these is null, or an id is an empty string; these
@@ -128,6 +128,14 @@ def _tokens(usage: dict[str, Any]) -> TokenCounts:
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
     )
+
+
+_COMMON_ATTRS = (
+    ("gitBranch", "git_branch"),
+    ("version", "agent_version"),
+    ("agentId", "subagent_id"),
+    ("entrypoint", "entrypoint"),
+)
 
 
 def transcript_events(records: Sequence[Record], context: AgentContext) -> list[MetricEvent]:
@@ -210,16 +218,12 @@ class _Transcript:
             self.state["project"] = cwd
         return session_id, ts, self.state.get("project")
 
-    def _common_attrs(self, data: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _common_attrs(data: dict[str, Any]) -> dict[str, Any]:
         attrs: dict[str, Any] = {}
-        for source, target in (
-            ("gitBranch", "git_branch"),
-            ("version", "agent_version"),
-            ("agentId", "subagent_id"),
-            ("entrypoint", "entrypoint"),
-        ):
+        for source, target in _COMMON_ATTRS:
             value = data.get(source)
-            if isinstance(value, str) and value:
+            if type(value) is str and value:
                 attrs[target] = value
         return attrs
 
@@ -394,8 +398,13 @@ class _Transcript:
                 self._request(advisor, _tokens(item))
 
     def _request(self, event: MetricEvent, tokens: TokenCounts) -> None:
-        for name, value in tokens.fields().items():
-            setattr(event, name, value)
+        event.input_tokens = tokens.input_tokens
+        event.output_tokens = tokens.output_tokens
+        event.cache_read_tokens = tokens.cache_read_tokens
+        event.cache_write_5m_tokens = tokens.cache_write_5m_tokens
+        event.cache_write_1h_tokens = tokens.cache_write_1h_tokens
+        event.cache_write_tokens = tokens.cache_write_tokens
+        event.reasoning_tokens = tokens.reasoning_tokens
         event.context_tokens = tokens.all_input
         known = self.requests.get(event.event_id)
         if known is None or event.outranks(known):
