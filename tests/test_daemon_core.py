@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ import pytest
 from agenttail.agents.base import Agent, StreamRef, StreamSpec, discover
 from agenttail.agents.claude_code import ClaudeCodeAgent
 from agenttail.config import load_config
-from agenttail.daemon.runner import Pipeline, scan_once
+from agenttail.daemon.runner import DRAIN_GC_THRESHOLD, Pipeline, drain, scan_once
 from agenttail.daemon.sweep import SweepCoordinator
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import StreamProcessor, backoff_ms
@@ -238,3 +239,24 @@ def test_discovery_matches_pattern_depth_files_only_and_hidden_folders(claude_di
         "p/s3.jsonl": "s3",
         "p/s3/subagents/agent-a1.jsonl": "s3",
     }
+
+
+def test_a_drain_collects_garbage_less_often_then_as_before(claude_dir: Path) -> None:
+    """The collector's thresholds are raised while a drain reads (it finds no cycles among
+    parsed lines and events) and are the process's own again after it, also for the daemon."""
+    s = ClaudeSession(claude_dir)
+    s.write(s.prompt("x", "2026-11-01T10:00:00Z"))
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    paths = AppPaths.resolve().ensure()
+    pipeline = Pipeline(
+        paths,
+        load_config(paths),
+        [ClaudeCodeAgent([claude_dir / "projects"])],
+        on_outcome=lambda _ref, _outcome: during.append(gc.get_threshold()),
+    )
+    pipeline.sweep()
+    drain(pipeline)
+    assert during and during[0][0] >= DRAIN_GC_THRESHOLD > before[0]
+    assert during[0][1:] == before[1:]
+    assert gc.get_threshold() == before

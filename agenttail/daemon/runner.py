@@ -5,6 +5,7 @@ Kept free of APScheduler and watchdog so a one-off ``scan`` starts fast.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -147,15 +148,33 @@ class Pipeline:
                         raise store_problem(exc, self.paths.database) from exc
 
 
+# A drain allocates mostly short-lived objects without cycles (parsed lines, events, rows) that
+# reference counting frees at once; the cyclic collector's default pass after every 700 net
+# allocations found nothing to free and cost ~0.07 s of a 157 MiB cold scan's ~1.9 s.
+DRAIN_GC_THRESHOLD = 10_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for the block (a drain), then as before."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(DRAIN_GC_THRESHOLD, thresholds[0]), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def drain(pipeline: Pipeline) -> None:
     """Process everything queued, then stop the workers."""
     if not pipeline.queue.pending():
         return
-    pipeline.workers.start()
-    try:
-        pipeline.queue.wait_idle()
-    finally:
-        pipeline.workers.stop()
+    with fewer_collections():
+        pipeline.workers.start()
+        try:
+            pipeline.queue.wait_idle()
+        finally:
+            pipeline.workers.stop()
 
 
 def scan_once(pipeline: Pipeline) -> SweepReport:
