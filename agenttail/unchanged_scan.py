@@ -11,6 +11,7 @@ Anything else, and the full sweep runs and records a new manifest.
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import sys
@@ -62,19 +63,26 @@ declined = ""
 
 
 def answer(*, as_json: bool) -> bool:
-    """Print the no-op scan's summary if the manifest vouches for it; False: sweep in full."""
+    """Print the no-op scan's summary and exit if the manifest vouches for it; False: sweep
+    in full."""
     global declined
     from agenttail.paths import AppPaths
 
-    paths = AppPaths.resolve()
-    manifest, declined = unchanged(paths.database)
+    gc.disable()  # the manifest's thousands of small lists would trigger collections
+    try:
+        paths = AppPaths.resolve()
+        manifest, declined = unchanged(paths.database)
+    finally:
+        gc.enable()
     if manifest is None:
         return False
+    sys.stdout.write(manifest["output_json" if as_json else "output_text"] + "\n")
     if manifest["log_level"] == "debug":
         configure_when_used("debug", paths.log_file, owner=False)
         log.debug("scan_unchanged", streams=len(manifest["streams"]))
-    sys.stdout.write(manifest["output_json" if as_json else "output_text"] + "\n")
-    return True
+        return True
+    sys.stdout.flush()
+    os._exit(0)  # nothing left to close: skip the interpreter's teardown (~5 ms)
 
 
 def rediscover_moved_inputs(pipeline: Pipeline, trace: DiscoveryTrace, report: SweepReport) -> None:

@@ -15,7 +15,8 @@ alternated with ccusage's ``claude daily --json --offline`` (wall, CPU, peak RSS
 corpus with the ratios against issue 13's targets and writes the numbers as JSON. Every
 figure is for a separate subprocess, so interpreter start-up is included, as a user sees it.
 The corpus is ``gen_claude_corpus.py --unambiguous`` (reused when the same parameters were
-generated before), so the run doubles as a large-scale parity check. The machine may be
+generated before), so the run doubles as a large-scale parity check. agenttail is byte-compiled
+first, as an installed package is. The machine may be
 shared: load averages are recorded around each phase and CPU time is reported next to wall
 time.
 """
@@ -23,6 +24,7 @@ time.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -381,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     args.work_dir.mkdir(parents=True, exist_ok=True)
+    import agenttail
+
+    # As `pip install` does: without .pyc files (PYTHONDONTWRITEBYTECODE) every measured
+    # process would compile agenttail from source first.
+    compileall.compile_dir(Path(agenttail.__file__).parent, quiet=1)
     sizes = list(args.target_mb)
     lines = [f"agenttail settings: {' '.join(args.set) or 'defaults'}", ""]
     corpora = []

@@ -90,8 +90,10 @@ def test_unchanged_scan_answers_with_the_full_sweeps_summary(claude_dir: Path) -
             "per_agent": {**{name: 0 for name in full["per_agent"]}, "claude_code": files},
         }
     )
-    text = agenttail_cli(env, "scan")
-    assert text == f"scanned {files} streams (0 changed): 0 records, 0 events, 0 streams failed\n"
+    line = f"scanned {files} streams (0 changed): 0 records, 0 events, 0 streams failed\n"
+    assert agenttail_cli(env, "scan") == line
+    quiet = {k: v for k, v in env.items() if k != "AGENTTAIL_LOG_LEVEL"}  # logs nothing: exits
+    assert agenttail_cli(quiet, "scan") == agenttail_cli(quiet, "scan") == line  # at once
 
 
 def test_every_kind_of_change_makes_the_next_scan_read_it(tmp_path: Path, claude_dir: Path) -> None:
