@@ -17,6 +17,9 @@ from agenttail.money import NANOS_PER_USD
 
 if TYPE_CHECKING:
     from genai_prices import Usage
+    from genai_prices.types import PriceCalculation
+
+    from agenttail.price_cache import PriceCache
 
 
 __all__ = ["TokenCounts", "cost_nusd", "cost_or_recorded"]
@@ -41,22 +44,60 @@ def _usage(tokens: TokenCounts) -> Usage:
     )
 
 
-def _exact(model: str, tokens: TokenCounts, provider: str | None) -> Decimal | None:
+def _calculation(model: str, tokens: TokenCounts, provider: str | None) -> PriceCalculation:
     from genai_prices import calc_price
 
+    with _lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return calc_price(_usage(tokens), model, provider_id=provider)
+
+
+def _exact(model: str, tokens: TokenCounts, provider: str | None) -> Decimal | None:
     try:
-        with _lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return calc_price(_usage(tokens), model, provider_id=provider).total_price
+        return _calculation(model, tokens, provider).total_price
     except (LookupError, ValueError):
         return None
 
 
+# Bump the version when the rates' derivation changes: rates kept on disk are then derived again.
+_RATES_SETTINGS = f"rates-v1:{LINEAR_INPUT_LIMIT}:{_PROBE}"
+
+
+@lru_cache(maxsize=1)
+def _kept_rates() -> PriceCache:
+    from agenttail.price_cache import open_cache
+
+    return open_cache(_RATES_SETTINGS)
+
+
 @lru_cache(maxsize=512)
 def _rates(model: str, provider: str | None) -> tuple[Decimal, ...] | None:
-    base = _exact(model, TokenCounts(), provider)
-    if base is None:
+    """Cost per token of each kind (and the base), from disk when kept there (price_cache)."""
+    kept = _kept_rates()
+    known, rates = kept.get(model, provider)
+    if known:
+        return rates
+    try:
+        base = _calculation(model, TokenCounts(), provider)
+    except LookupError:  # genai-prices does not know the model, whatever the date
+        kept.put(model, provider, None)
         return None
+    except ValueError:
+        return None
+    rates = _derived_rates(model, provider, base.total_price)
+    if _unconditional(base):
+        kept.put(model, provider, rates)
+    return rates
+
+
+def _unconditional(calculation: PriceCalculation) -> bool:
+    """Whether the model's price is one price (not by start date or time of day)."""
+    from genai_prices.types import ModelPrice
+
+    return isinstance(calculation.model.prices, ModelPrice)
+
+
+def _derived_rates(model: str, provider: str | None, base: Decimal) -> tuple[Decimal, ...] | None:
     probes = (
         TokenCounts(input_tokens=_PROBE),
         TokenCounts(output_tokens=_PROBE),
