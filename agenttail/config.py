@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agenttail.errors import ConfigError
 from agenttail.paths import AppPaths
@@ -27,8 +26,7 @@ PROJECT_MODES = ("full", "basename", "hash", "none")
 EXPORTERS = ("http", "otlp")
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     key: str  # dotted: "upload.url" lives in [upload] as url
     kind: type
     default: Value
@@ -188,8 +186,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, object]:
     return flat
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     values: dict[str, Value]
     sources: dict[str, str]
     file: Path | None

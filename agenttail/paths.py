@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from agenttail.errors import StateFolderError
 
 APP_NAME = "agenttail"
 
 
-@dataclass(frozen=True)
-class AppPaths:
-    """Resolved locations of the database, config, logs and lock."""
+class AppPaths(NamedTuple):
+    """Resolved locations of the database, config, logs and lock (a named tuple: the status
+    line defines it on every prompt refresh, see ``analytics.py``)."""
 
     data_dir: Path
     config_dir: Path

@@ -7,10 +7,10 @@ source) and returns plain data; the CLI prints it as JSON or a table. No SQL her
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agenttail.analytics import (
@@ -56,8 +56,7 @@ def parse_day(text: str) -> date:
         raise ReportError(f"invalid date {text!r}: use YYYYMMDD or YYYY-MM-DD") from None
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """Local calendar days [since, until] as UTC epoch-ms bounds."""
 
     tz: tzinfo
@@ -74,8 +73,7 @@ class Window:
         return low, high
 
 
-@dataclass(frozen=True)
-class ReportOptions:
+class ReportOptions(NamedTuple):
     """What every report takes: the window, filters, cost source and row order."""
 
     window: Window
@@ -86,7 +84,7 @@ class ReportOptions:
     machines: tuple[str, ...] = ()
     cost_source: CostSource = CostSource.CALCULATED
     order: str | None = None  # None: each report's natural order
-    prices: dict[str, ModelPrice] = field(default_factory=dict)
+    prices: Mapping[str, ModelPrice] = MappingProxyType({})
 
     @property
     def query(self) -> Query:
@@ -501,7 +499,7 @@ def session_detail(analytics: Analytics, options: ReportOptions, session_id: str
             "`agenttail report session` lists sessions",
         )
     (full_id,) = matches
-    everything = replace(options, window=Window(options.window.tz))
+    everything = options._replace(window=Window(options.window.tz))
     summary = next(
         (
             s
@@ -619,7 +617,7 @@ def blocks_report(
         }
         if block["_start"] <= now_ms < block["_end"]:
             span = analytics.activity_span(
-                replace(options.query, since_ms=block["_start"], until_ms=block["_end"])
+                options.query._replace(since_ms=block["_start"], until_ms=block["_end"])
             )
             if span is not None and now_ms - span[1] < BLOCK_MS:
                 entry["active"] = True

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from agenttail.analytics import Analytics, ModelPrice, Usage, price_usage
 from agenttail.display import dollars
@@ -29,8 +28,7 @@ CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class HookInput:
+class HookInput(NamedTuple):
     session_id: str | None
     model: str | None
     window_tokens: int | None

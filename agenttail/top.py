@@ -21,7 +21,7 @@ import time
 import tty
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,7 @@ def gather(analytics: Analytics, at_ms: int, tz: tzinfo, prices: dict[str, Model
         for row in analytics.usage(today_query, (Dimension.AGENT,))
     ]
     per_agent.sort(key=lambda item: (-item[1].cost_nusd, -item[1].total_tokens, item[0]))
-    recent = replace(today_query, since_ms=None)
+    recent = today_query._replace(since_ms=None)
     return Frame(
         now_ms=at_ms,
         tz=tz,
@@ -71,7 +71,7 @@ def gather(analytics: Analytics, at_ms: int, tz: tzinfo, prices: dict[str, Model
         block=active_block(analytics, tz, at_ms, prices),
         requests=analytics.latest_requests(recent, REQUEST_ROWS),
         failures=analytics.latest_tool_failures(
-            replace(recent, since_ms=at_ms - FAILURE_WINDOW_MS), FAILURE_ROWS
+            recent._replace(since_ms=at_ms - FAILURE_WINDOW_MS), FAILURE_ROWS
         ),
     )
 

@@ -51,6 +51,7 @@ COMMAND_MODULES = tuple(sorted({target.split(":")[0] for target in COMMANDS.valu
 # stream state, event upserts), nor the agents, readers and event model they pull in.
 STORE_WRITERS = (
     "agenttail.store.bulk",
+    "agenttail.store.rollups",
     "agenttail.store.migrations",
     "agenttail.store.streams",
     "agenttail.store.events",
@@ -60,7 +61,8 @@ STORE_WRITERS = (
 )
 # Claude Code's hook runs `agenttail statusline` on every refresh: no CLI framework, no
 # writer, no genai-prices wrapper, no tzlocal (and its logging) where TZ names the zone, no
-# TOML parser without a config file, no platformdirs when AGENTTAIL_HOME says where.
+# TOML parser without a config file, no platformdirs when AGENTTAIL_HOME says where, and no
+# dataclasses (its import alone is ~6 ms: the value types on this path are named tuples).
 HEAVY_FOR_STATUSLINE = (
     *HEAVY_FOR_READERS,
     "click",
@@ -73,6 +75,7 @@ HEAVY_FOR_STATUSLINE = (
     "tomllib",
     "platformdirs",
     "socket",
+    "dataclasses",
 )
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,6 +121,7 @@ def test_report_daily_json_starts_lean() -> None:
     assert len(json.loads(stdout)["daily"]) == len(expected["daily"])  # a real report ran
     assert "agenttail.report" in names
     assert loaded(names, HEAVY_FOR_READERS) == []
+    assert loaded(names, STORE_WRITERS) == []
     others = tuple(m for m in COMMAND_MODULES if m != "agenttail.report_cli")
     assert loaded(names, others) == []
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -38,7 +37,7 @@ from agenttail.analytics import (
     price_usage,
 )
 from agenttail.store import Store
-from agenttail.store.rollups import DAY_MS, HOUR_MS, QUARTER_HOUR_MS, SPAN_MS, bin_value_ms
+from agenttail.store.slices import DAY_MS, HOUR_MS, QUARTER_HOUR_MS, SPAN_MS, bin_value_ms
 
 _FAR_FUTURE_MS = 2**62
 _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - local wall-clock arithmetic
@@ -386,7 +385,7 @@ class RollupAnalytics:
             spans = list(self._offset_spans(query, "usage_rollup"))
         slice_ms = HOUR_MS if bucket is Bucket.HOUR else DAY_MS
         for low, high, offset_ms in spans:
-            span = replace(query, since_ms=low, until_ms=high)
+            span = query._replace(since_ms=low, until_ms=high)
             if per_request:  # the events time index serves it
                 where = self._filters(span, time_column="ts_ms", slice_ms=1)
                 requests = _requests_sql(self.events_table, identity)
@@ -539,7 +538,7 @@ class RollupAnalytics:
         )
         for low, high, offset in spans:
             coarsest = _coarsest(bucket, offset)
-            span = replace(query, since_ms=low, until_ms=high)
+            span = query._replace(since_ms=low, until_ms=high)
             tool_columns = ("tool", "agent", "calls", "ok", "failed", "duration_us", "timed_calls")
             source, params = _source("tool_rollup", span, tool_columns, where, coarsest)
             local = "NULL" if offset is None else f"(t_ms + {offset}) / {slice_ms}"
@@ -703,12 +702,11 @@ class RollupAnalytics:
         out = []
         for stats in sessions:
             cost, unpriced = changes.get((stats.agent, stats.session_id), (0, 0))
-            usage = replace(
-                stats.usage,
+            usage = stats.usage._replace(
                 cost_nusd=stats.usage.cost_nusd + cost,
                 unpriced_requests=stats.usage.unpriced_requests + unpriced,
             )
-            out.append(replace(stats, usage=usage))
+            out.append(stats._replace(usage=usage))
         return out
 
     def resolve_session(self, prefix: str) -> list[str]:
@@ -821,7 +819,7 @@ class RollupAnalytics:
         }
         active: set[str] = set()
         if unrecorded:
-            only = replace(query, agents=tuple(sorted(unrecorded)))
+            only = query._replace(agents=tuple(sorted(unrecorded)))
             counters = [("usage_rollup", "requests", self._filters(only))]
             if not query.models:  # tool calls carry no model
                 counters.append(("tool_rollup", "calls", self._filters(only, model_column=None)))

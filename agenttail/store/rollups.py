@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agenttail.store.slices import BINS_PER_DOUBLING, DAY_MS, HOUR_MS, SPAN_MS
+
 if TYPE_CHECKING:  # reports import this module's constants without loading sqlite-utils
     from sqlite_utils import Database
 
@@ -37,12 +39,6 @@ class Executes(Protocol):
 
     def execute(self, sql: str, /) -> Any: ...
 
-
-QUARTER_HOUR_MS = 15 * 60 * 1000
-HOUR_MS = 60 * 60 * 1000
-DAY_MS = 24 * HOUR_MS
-SPAN_MS = 28 * DAY_MS  # the coarsest slice: four weeks
-BINS_PER_DOUBLING = 16
 
 COUNTED_REQUEST = "{r}.kind = 'llm_request' AND {r}.counted = 1 AND {r}.estimated = 0"
 
@@ -56,11 +52,6 @@ def portable_duration_bin(column: str) -> str:
     """``duration_bin`` in SQL PostgreSQL runs too (no log2, no two-argument max)."""
     at_least_1 = f"CASE WHEN {column} > 1.0 THEN {column} ELSE 1.0 END"
     return f"CAST(round(ln({at_least_1}) / ln(2.0) * {BINS_PER_DOUBLING}) AS BIGINT)"
-
-
-def bin_value_ms(bin_index: int) -> float:
-    """The duration a bin stands for: its geometric centre."""
-    return float(2.0 ** (bin_index / BINS_PER_DOUBLING))
 
 
 @dataclass(frozen=True)
