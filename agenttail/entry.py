@@ -17,10 +17,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command Ctrl-
 def main() -> None:
     try:
         if sys.argv[1:] == ["statusline"]:
-            from agenttail.statusline import line_from_stdin
-
-            sys.stdout.write(line_from_stdin() + "\n")
-            return
+            statusline()
         if sys.argv[1:] in (["scan"], ["scan", "--json"]):
             from agenttail.unchanged_scan import answer
 
@@ -31,3 +28,27 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:  # Ctrl-C before click took over (while modules load): no traceback
         sys.exit(EXIT_INTERRUPTED)
+
+
+def statusline() -> None:
+    """Print the line and end the process at once (it never returns).
+
+    The process lives ~35 ms and allocates little, so the cyclic garbage collector is off (its
+    passes during the imports cost ~2 ms), and it ends with ``os._exit`` once stdout is flushed:
+    the interpreter's teardown (freeing every module) cost ~6 ms more, and nothing is left to
+    close (the store is closed, no thread, no log handler, no atexit work on this path).
+    """
+    import gc
+    import os
+
+    gc.disable()
+    from agenttail.statusline import line_from_stdin
+
+    line = line_from_stdin()
+    if sys.stdout is not None:  # None: started with stdout closed
+        try:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        except OSError:  # the hook stopped reading: nobody is left to tell
+            pass
+    os._exit(0)
