@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import sqlite3
 import sys
-import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
@@ -103,6 +102,8 @@ def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
     else:
         click.echo(f"agenttail: {summary} ({where}; please report it)", err=True)
     if not logged:
+        import traceback
+
         traceback.print_exc()  # the only copy left: better on the terminal than lost
     sys.exit(EX_SOFTWARE)
 

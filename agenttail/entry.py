@@ -28,6 +28,18 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:  # Ctrl-C before click took over (while modules load): no traceback
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        _skip_final_collection()
+
+
+def _skip_final_collection() -> None:
+    """The command is done and the process ends: the interpreter's teardown would otherwise
+    walk every object the imports made (click's, ours) looking for cycles to free, ~12 ms of a
+    ~60 ms ``report``. Frozen objects are left to the operating system; the teardown still
+    flushes streams and runs exit handlers."""
+    import gc
+
+    gc.freeze()
 
 
 def statusline() -> None:

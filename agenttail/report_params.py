@@ -8,8 +8,7 @@ the report with ``ReportSpec.build``: the page and the CLI cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from agenttail.analytics import Analytics, Bucket, CostSource, Dimension, ModelPrice
 from agenttail.report import (
@@ -34,8 +33,7 @@ from agenttail.report import (
 )
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One option: ``--NAME`` on the command line, ``?NAME=`` in a URL, ``KEY`` in code."""
 
     name: str
@@ -121,8 +119,7 @@ def positive_count(name: str, value: str | None, wanted: str = "a whole number")
 Build = Callable[[Analytics, ReportOptions, Mapping[str, Any]], dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class ReportSpec:
+class ReportSpec(NamedTuple):
     """A report: how to build it, the key of its rows (CSV), its parameters beyond COMMON."""
 
     name: str
