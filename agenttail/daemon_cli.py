@@ -30,12 +30,32 @@ def run() -> None:
     paths, config = settings()
     agents = configured_agents(config)
     if sys.stderr.isatty() and lock_holder(paths.lock_file) is None:
-        for line in _first_steps(agents):
+        for line in _first_steps(agents, paths):
             click.echo(f"agenttail: {line}", err=True)
     sys.exit(serve(paths, config, agents))
 
 
-def _first_steps(agents: list[Agent]) -> list[str]:
+def _store_is_new(paths: AppPaths) -> bool:
+    """No event stored yet: the daemon's first sweep then loads the history in bulk."""
+    import sqlite3
+
+    from agenttail.store import open_readonly
+
+    try:
+        store = open_readonly(paths)
+    except (AgenttailError, sqlite3.Error):
+        return False
+    if store is None:
+        return True
+    try:
+        return not store.holds_events()
+    except sqlite3.Error:
+        return True  # no schema yet
+    finally:
+        store.close()
+
+
+def _first_steps(agents: list[Agent], paths: AppPaths) -> list[str]:
     """What a person starting the daemon by hand wants to know: what it found, what next."""
     from agenttail.agents.base import discover
 
@@ -56,6 +76,11 @@ def _first_steps(agents: list[Agent]) -> list[str]:
     elif empty:
         names = ", ".join(agent.label() for agent in empty)
         lines.append(f"nothing yet from {names} (`agenttail doctor` shows where it looks)")
+    if found and _store_is_new(paths):
+        lines.append(
+            "reading that history first: reports show it when this load ends (seconds per "
+            "100 MB; `agenttail status` shows how far it is)"
+        )
     lines.append(
         "running: new usage is read as it is written; now try `agenttail report daily` in "
         "another terminal (Ctrl-C stops the daemon)"

@@ -186,11 +186,22 @@ def daemon_section(paths: AppPaths) -> dict[str, Any]:
     if not any(c["condition"] == "disk_full" for c in conditions) and _no_space(paths.data_dir):
         # Seen by `status` itself: on a full disk the daemon may not manage to say it.
         conditions.append({"condition": "disk_full", "message": CONDITION_TEXT["disk_full"]})
+    first_load = (runtime or {}).get("first_load")
     return {
         "running": pid is not None,
         "pid": pid if pid and pid > 0 else None,
         "conditions": conditions,
+        # While the daemon's first sweep loads a new store: reports show nothing until it ends.
+        "first_load": first_load if isinstance(first_load, dict) else None,
     }
+
+
+def first_load_line(progress: dict[str, Any]) -> str:
+    """What a person reading ``status`` during the daemon's first load should know."""
+    return (
+        f"the daemon is loading the agents' history ({progress.get('streams_done', 0):,} of"
+        f" {progress.get('streams', 0):,} streams read): reports show it all when the load ends"
+    )
 
 
 def _no_space(folder: Path) -> bool:

@@ -45,6 +45,10 @@ def status(as_json: bool, all_streams: bool) -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     for condition in data["daemon"]["conditions"]:
         console.print(f"[bold red]daemon: {condition['message']}[/]", overflow="fold")
+    if data["daemon"]["first_load"] is not None:
+        from agenttail.status import first_load_line
+
+        console.print(f"daemon: {first_load_line(data['daemon']['first_load'])}", overflow="fold")
     upload = data["upload"]
     if not upload.get("configured"):
         console.print("upload: not configured (events stay local)")

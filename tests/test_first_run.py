@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from agenttail.cli import main
-from tests.helpers import ClaudeSession
+from tests.helpers import ClaudeSession, agenttail_cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NEXT_STEP = "now try `agenttail report daily`"
@@ -53,7 +53,12 @@ def test_run_on_a_terminal_says_what_it_found_and_what_next(claude_dir: Path) ->
         session.write(session.assistant(f"{day}T10:00:00Z", f"msg_{day}"))
     screen = run_on_terminal()
     assert f"found 2 Claude Code sessions under {claude_dir / 'projects'}" in screen
+    assert "reading that history first: reports show it when this load ends" in screen
     assert NEXT_STEP in screen
+    agenttail_cli(dict(os.environ), "scan")
+    screen = run_on_terminal()  # the store now holds their requests: no load to wait for
+    assert f"found 2 Claude Code sessions under {claude_dir / 'projects'}" in screen
+    assert "reading that history first" not in screen
 
 
 def test_run_with_nothing_to_read_points_at_doctor(claude_dir: Path) -> None:

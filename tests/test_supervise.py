@@ -7,13 +7,14 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import structlog
 
 from agenttail.agents.claude_code import ClaudeCodeAgent
 from agenttail.config import Config, ConfigError, load_config
 from agenttail.daemon.background import Daemon
 from agenttail.daemon.lifecycle import read_runtime_state
-from agenttail.daemon.runner import Pipeline
+from agenttail.daemon.runner import Pipeline, scan_once
 from agenttail.daemon.supervise import supervise
 from agenttail.paths import AppPaths
 from agenttail.store import Store
@@ -69,7 +70,21 @@ def test_reload_applies_new_interval_and_survives_a_bad_config(claude_dir: Path)
     assert not state.exists()
 
 
-def test_stop_with_a_big_backlog_is_prompt_and_consistent(claude_dir: Path) -> None:
+@pytest.mark.parametrize("first_load", [True, False], ids=["first-load", "steady"])
+def test_stop_with_a_big_backlog_is_prompt_and_consistent(
+    claude_dir: Path, first_load: bool
+) -> None:
+    """A new store's backlog is the daemon's bulk first load; a store holding one session
+    already is read by the steady workers. Either way a stop is prompt and what was stored
+    matches the watermarks (and the first load's rollups are built as it stops)."""
+    if not first_load:
+        seed = ClaudeSession(claude_dir)
+        seed.write(seed.assistant("2026-11-19T10:00:00.000Z", "seed", request_id="r"))
+        scan_once(
+            Pipeline(
+                AppPaths.resolve(), load_config(), [ClaudeCodeAgent([claude_dir / "projects"])]
+            )
+        )
     for index in range(60):
         session = ClaudeSession(claude_dir)
         session.write(
@@ -97,7 +112,8 @@ def test_stop_with_a_big_backlog_is_prompt_and_consistent(claude_dir: Path) -> N
     with Store(AppPaths.resolve().database) as store:
         events = store.db.execute("SELECT count(*) FROM events").fetchone()[0]
         records = store.db.execute("SELECT sum(records_total) FROM sessions").fetchone()[0]
-    assert events == records
+        rollup = store.db.execute("SELECT sum(requests) FROM usage_rollup").fetchone()[0]
+    assert events == records == rollup
     assert events < 60 * 400, "the backlog was not simply drained before stopping"
 
 

@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from agenttail.config import Config
 from agenttail.daemon.pause import DiskFullPause
-from agenttail.daemon.runner import Pipeline
+from agenttail.daemon.runner import FirstLoad, Pipeline
 from agenttail.daemon.store_keeper import StoreKeeper, file_identity, is_broken_store
 from agenttail.daemon.watch import Watcher
 
@@ -53,8 +53,14 @@ class Daemon:
         self.keeper = StoreKeeper(pipeline.paths.database, on_rebuilt=self.request_sweep)
         pipeline.workers.keeper = self.keeper
         pipeline.workers.pacer.interval_s = pipeline.config.get_int("commit_interval_ms") / 1000
+        self.first_load: FirstLoad | None = None
+        self.loading: threading.Thread | None = None
+        self._phase = 0  # bumped when the first load starts and ends (published at once)
+        self._steady = threading.Lock()  # the steady workers start once, never after stop
 
     def _sweep_job(self) -> None:
+        if self.first_load is not None:  # its own sweep covers discovery; one follows it
+            return
         try:
             self.keeper.check()
             seen = file_identity(self.keeper.path)
@@ -73,7 +79,20 @@ class Daemon:
         self.companions.append(companion)
 
     def start(self) -> None:
-        self.pipeline.workers.start()
+        """Start every thread; on a store without events, the first sweep loads it in bulk
+        (``FirstLoad``, on its own thread) and the steady workers and sweeps start after it.
+
+        Meanwhile the watcher's hints wait in the queue, and the sweep that follows the load
+        finds every file appended or created during it (its stat differs from the one stored
+        with the watermark), so the rest of those files is read from the watermark.
+        """
+        try:
+            new = self.pipeline.store_is_new()
+        except sqlite3.Error:  # damaged or busy: the steady workers and sweeps deal with it
+            new = False
+        if new:
+            self.first_load = FirstLoad(self.pipeline)
+            self._phase += 1
         self.watcher.start()
         interval = self.pipeline.config.get_int("sweep_interval_seconds")
         self.scheduler.add_job(
@@ -82,12 +101,37 @@ class Daemon:
             seconds=interval,
             id="sweep",
             jitter=max(1, interval // 10),
-            next_run_time=datetime.now(UTC),
+            next_run_time=datetime.now(UTC) if self.first_load is None else None,  # None: paused
         )
         self.scheduler.start()
         for companion in self.companions:
             companion.start()
+        if self.first_load is None:
+            self._start_steady()
+        else:
+            self.loading = threading.Thread(
+                target=self._load_first, args=(self.first_load,), name="agenttail-first-load"
+            )
+            self.loading.start()
         log.info("daemon_started", workers=self.pipeline.workers.count)
+
+    def _load_first(self, first_load: FirstLoad) -> None:
+        try:
+            first_load.run()
+        except Exception:  # a full disk, say: what is missing is read by the steady sweeps
+            log.exception("first_load_failed")
+        finally:
+            self.first_load = None
+            self._phase += 1
+            self._start_steady(sweep=True)
+
+    def _start_steady(self, *, sweep: bool = False) -> None:
+        """Start the steady workers (and ask for a sweep), unless the daemon is stopping."""
+        with self._steady:
+            if not self.pipeline.workers.stop_event.is_set():
+                self.pipeline.workers.start()
+                if sweep:
+                    self.request_sweep()
 
     def healthy(self) -> bool:
         """Checked by the main loop before it pings the systemd watchdog."""
@@ -118,12 +162,16 @@ class Daemon:
             companion.apply_config(config)
         return [k for k in changed if k in RESTART_KEYS]
 
-    def state_version(self) -> tuple[int, int]:
-        """Changes whenever what ``describe`` reports about watches or conditions changes."""
-        return (self.watcher.generation, self.pause.version)
+    def state_version(self) -> tuple[int, int, int, int]:
+        """Changes whenever what ``describe`` reports about watches, conditions or the first
+        load (its start, its sweep, its end) changes; its progress is published every 15 s."""
+        first_load = self.first_load
+        queued = -1 if first_load is None else first_load.streams
+        return (self.watcher.generation, self.pause.version, self._phase, queued)
 
     def describe(self) -> dict[str, object]:
         """A snapshot for sd_notify STATUS= and ``doctor``."""
+        first_load = self.first_load
         return {
             "observer": self.watcher.observer_name,
             "polling": self.watcher.polling,
@@ -134,23 +182,32 @@ class Daemon:
             "in_flight": self.pipeline.queue.in_flight(),
             "workers": self.pipeline.workers.count,
             "sweep_interval_seconds": self.pipeline.config.get_int("sweep_interval_seconds"),
+            "first_load": None if first_load is None else first_load.progress(),
         }
 
     def stop(self) -> None:
         """Finish the current batches, then stop every thread.
+
+        A first load stops after its current batch and builds the rollups of what it stored.
 
         Workers are told first (they stop between batches) so a large backlog cannot hold
         up the exit; a sweep that is running only enqueues into the closed queue. Companions
         stop next, each within its own bound (the upload loop: a short grace for the request
         in flight).
         """
-        self.pipeline.workers.stop_event.set()
+        with self._steady:
+            self.pipeline.workers.stop_event.set()
+        first_load = self.first_load
+        if first_load is not None:
+            first_load.stop()
         self.pipeline.queue.close()
         for companion in self.companions:
             companion.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.watcher.stop()
+        if self.loading is not None:  # it builds the rollups of what it stored
+            self.loading.join()
         self.pipeline.workers.stop()
         log.info("daemon_stopped")
 

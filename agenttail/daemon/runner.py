@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -96,6 +97,11 @@ class Pipeline:
         if self.on_outcome is not None:
             self.on_outcome(ref, outcome)
 
+    def store_is_new(self) -> bool:
+        """Whether the store holds no events yet (its first load goes in bulk)."""
+        with Store(self.paths.database, readonly=True) as store:
+            return not store.holds_events()
+
     def sweep(
         self, *, retry_failed: bool = False, agents: Sequence[Agent] | None = None
     ) -> SweepReport:
@@ -163,6 +169,63 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
+
+
+class FirstLoad:
+    """The daemon's first sweep of a store without events, loaded in bulk as ``scan`` loads it.
+
+    It has its own queue and one worker, so the daemon's steady workers (started when it ends)
+    never read a stream at the same time. Reports see no usage until it ends: the rollups are
+    built in the transaction that ends it. ``stop`` ends it between batches; the rollups of
+    what was stored are built then, and the next start reads the rest the usual way. A load
+    killed outright leaves the store to be reset and read again (store/bulk.py).
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.daemon_totals = pipeline.totals  # what the daemon has read, this load included
+        self.loader = Pipeline(
+            pipeline.paths,
+            pipeline.config,
+            pipeline.agents,
+            pipeline.clock,
+            on_outcome=self._count,
+            workers=1,
+        )
+        self.streams = 0  # queued by its sweep
+        self.done = 0  # streams read to their end (or failed)
+
+    def _count(self, ref: StreamRef, outcome: Outcome) -> None:
+        self.daemon_totals.add(ref, outcome)
+        if outcome.finished or outcome.error is not None:
+            self.done += 1
+
+    def run(self) -> bool:
+        """Sweep and load in bulk; False when the store holds events (nothing is read then)."""
+        started = time.monotonic()
+        with self.loader.bulk_load() as bulk:
+            if not bulk:
+                return False
+            self.streams = self.loader.sweep(retry_failed=True).enqueued
+            drain(self.loader)
+        totals = self.loader.totals
+        log.info(
+            "first_load_done",
+            streams=totals.streams,
+            events=totals.events,
+            bytes_read=totals.bytes_read,
+            failed_streams=len(totals.failed),
+            seconds=round(time.monotonic() - started, 3),
+        )
+        return True
+
+    def progress(self) -> dict[str, int]:
+        """How many of the streams its sweep queued are read (0 of 0 before that sweep)."""
+        return {"streams_done": min(self.done, self.streams), "streams": self.streams}
+
+    def stop(self) -> None:
+        """End the load after the current batch (its rollups are built as it ends)."""
+        self.loader.workers.stop_event.set()
+        self.loader.queue.close()
 
 
 def drain(pipeline: Pipeline) -> None:

@@ -44,7 +44,11 @@ def status_line(snapshot: dict[str, object]) -> str:
     watched = snapshot.get("watched") or []
     count = len(watched) if isinstance(watched, list) else 0
     mode = "polling" if snapshot.get("polling") else snapshot.get("observer")
-    return f"watching {count} roots ({mode}); {snapshot.get('queued', 0)} streams queued"
+    line = f"watching {count} roots ({mode}); {snapshot.get('queued', 0)} streams queued"
+    first_load = snapshot.get("first_load")
+    if isinstance(first_load, dict):
+        line += f"; first load: {first_load['streams_done']} of {first_load['streams']} streams"
+    return line
 
 
 def supervise(

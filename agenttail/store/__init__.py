@@ -432,6 +432,10 @@ class Store:
 
         return counted_events(self.conn)
 
+    def holds_events(self) -> bool:
+        """Whether any event is stored (a store without one is loaded in bulk)."""
+        return self.conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+
     # -- status -----------------------------------------------------------------------------
 
     def stream_rows(self) -> Iterator[dict[str, Any]]:
