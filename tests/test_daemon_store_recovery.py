@@ -31,6 +31,14 @@ def test_replaced_emptied_and_damaged_store_while_the_daemon_runs(
     with DaemonProcess(env, home, tmp_path / "daemon.stderr") as daemon:
         daemon.wait_ready()
         assert wait_until(lambda: counted_requests(database)[0] == 1, 30), daemon.stderr()
+        # The first sweep of the new store was a bulk load: its connections have closed (a file
+        # moved while a connection still writes loses what it writes) and the steady sweep ran.
+        assert wait_until(
+            lambda: (
+                daemon.log_events("first_load_done") and len(daemon.log_events("sweep_done")) > 1
+            ),
+            30,
+        ), daemon.stderr()
 
         # 1. Moved aside and rebuilt by `scan` while the daemon runs (scan is safe then).
         moved = home / "moved-aside.db"

@@ -226,11 +226,26 @@ class Workers:
     def alive(self) -> bool:
         return all(t.is_alive() for t in self.threads)
 
+    def _open(self) -> StreamProcessor | None:
+        """This worker's processor, None when the pool stops first. A store that cannot be
+        opened at this moment (the daemon's steady workers start when its first load ends,
+        maybe while the file is being replaced) is tried again every half second."""
+        while True:
+            try:
+                processor = self.make_processor(self.stop_event)
+                if self.keeper is not None:  # a connection whose file the keeper knows
+                    processor.store.close()
+                    processor.store, processor.store_identity = self.keeper.open()
+                return processor
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("store_open_failed", error=repr(exc))
+                if self.stop_event.wait(0.5):
+                    return None
+
     def _run(self) -> None:
-        processor = self.make_processor(self.stop_event)
-        if self.keeper is not None:  # a connection whose file the keeper knows
-            processor.store.close()
-            processor.store, processor.store_identity = self.keeper.open()
+        processor = self._open()
+        if processor is None:
+            return
         unsaved = False  # committed since the last checkpoint
         try:
             while not self.stop_event.is_set():
