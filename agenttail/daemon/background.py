@@ -15,6 +15,7 @@ from agenttail.daemon.pause import DiskFullPause
 from agenttail.daemon.runner import FirstLoad, Pipeline
 from agenttail.daemon.store_keeper import StoreKeeper, file_identity, is_broken_store
 from agenttail.daemon.watch import Watcher
+from agenttail.errors import AgenttailError
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -118,7 +119,9 @@ class Daemon:
     def _load_first(self, first_load: FirstLoad) -> None:
         try:
             first_load.run()
-        except Exception:  # a full disk, say: what is missing is read by the steady sweeps
+        except AgenttailError as exc:  # a full disk at its end: the store is reset, read again
+            log.error("first_load_failed", error=exc.message, hint="it is read again")
+        except Exception:
             log.exception("first_load_failed")
         finally:
             self.first_load = None
