@@ -257,6 +257,7 @@ def test_during_the_first_load_reports_show_nothing_and_appends_are_read_after(
         try:
             report = daily(env)
             status = status_now()
+            said = agenttail_cli({**env, "COLUMNS": "300"}, "status")
             with sqlite3.connect(f"{paths.database.as_uri()}?mode=ro", uri=True) as conn:
                 (read,) = conn.execute(
                     "SELECT path FROM sessions WHERE file_size IS NOT NULL LIMIT 1"
@@ -289,6 +290,7 @@ def test_during_the_first_load_reports_show_nothing_and_appends_are_read_after(
         assert status["events_total"] > 0
         # Published when the load starts (its progress every 15 s): present means it runs.
         assert set(status["daemon"]["first_load"]) == {"streams", "streams_done"}
+        assert "the daemon is loading the agents' history" in said
 
         # The two requests by hand: 1000 + 7 input, 2000 + 11 output, 400 written, 3000 read.
         added = {
