@@ -16,19 +16,17 @@ import os
 import sqlite3
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agenttail.discovery_trace import DiscoveryTrace, environment, tracing, unchanged_reason
-from agenttail.errors import AgenttailError
-from agenttail.lazy_log import LazyLogger, configure_when_used
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from agenttail.agents.base import Agent
     from agenttail.daemon.runner import Pipeline, Totals
     from agenttail.daemon.sweep import SweepReport
 
-log = LazyLogger(__name__)
 # Variables every agent's paths may read besides its own (``~``, the XDG and Windows folders).
 STANDARD_VARIABLES = ("HOME", "USERPROFILE", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
                       "XDG_STATE_HOME", "XDG_CACHE_HOME", "APPDATA", "LOCALAPPDATA")  # fmt: skip
@@ -78,8 +76,10 @@ def answer(*, as_json: bool) -> bool:
         return False
     sys.stdout.write(manifest["output_json" if as_json else "output_text"] + "\n")
     if manifest["log_level"] == "debug":
+        from agenttail.lazy_log import LazyLogger, configure_when_used
+
         configure_when_used("debug", paths.log_file, owner=False)
-        log.debug("scan_unchanged", streams=len(manifest["streams"]))
+        LazyLogger(__name__).debug("scan_unchanged", streams=len(manifest["streams"]))
         return True
     sys.stdout.flush()
     os._exit(0)  # nothing left to close: skip the interpreter's teardown (~5 ms)
@@ -122,8 +122,11 @@ def record(
 ) -> None:
     """Keep ``trace`` as the store's sweep manifest after a full scan, or drop the old one
     when this scan cannot vouch for what a later one would find."""
+    from agenttail.errors import AgenttailError
+    from agenttail.lazy_log import LazyLogger
     from agenttail.store import Store, sweep_manifest
 
+    log = LazyLogger(__name__)
     reason = trace.settled()
     if totals.failed or report.problems or report.backing_off:
         reason = "streams failed or folders were unreadable"
