@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -151,18 +152,53 @@ def test_public_samples(tmp_path: Path, claude_dir: Path, monkeypatch: pytest.Mo
     assert counts["usage_rollup"] > 0
 
 
-def _loading(database: Path) -> bool:
-    """Whether a bulk load is under way in ``database`` with some events stored."""
+def _loading(database: Path, *, stored: bool = True) -> bool:
+    """Whether a bulk load is under way in ``database`` (``stored``: with some events stored)."""
     if not database.exists():
         return False
     try:
-        with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as conn:
             marker = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'store_build'")
-            return marker.fetchone() is not None and bool(
-                conn.execute("SELECT count(*) FROM events").fetchone()[0]
-            )
+            if marker.fetchone() is None:
+                return False
+            return not stored or bool(conn.execute("SELECT count(*) FROM events").fetchone()[0])
     except sqlite3.Error:
         return False
+
+
+def _stopped(pid: int) -> bool:
+    """Whether every thread of ``pid`` has stopped (state T in /proc; a thread gone counts)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        if state != "T":
+            return False
+    return True
+
+
+def freeze_mid_load(daemon: DaemonProcess, database: Path) -> None:
+    """SIGSTOP the daemon at a moment its first load has stored events and not ended.
+
+    A small corpus loads in well under a second, with one commit just before the load ends:
+    so the daemon runs a few milliseconds at a time and the store is looked at while it is
+    frozen, which cannot miss that window the way polling a running process can.
+    """
+    started = wait_until(
+        lambda: _loading(database, stored=False) or daemon.proc.poll() is not None, 120, 0.002
+    )
+    assert started and daemon.proc.poll() is None, daemon.stderr()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        os.kill(daemon.pid, signal.SIGSTOP)
+        assert wait_until(lambda: _stopped(daemon.pid), 10, 0.001)
+        if _loading(database):
+            return
+        assert _loading(database, stored=False), "the load ended between two looks"
+        os.kill(daemon.pid, signal.SIGCONT)
+        time.sleep(0.003)
+    raise AssertionError("the first load stored nothing in 120 s")
 
 
 def unambiguous_corpus(claude_dir: Path) -> Any:
@@ -224,10 +260,10 @@ def test_a_daemon_killed_during_its_first_load_reads_everything_again(
     env = daemon_env()
     paths = AppPaths.resolve()
     with DaemonProcess(env, paths.state_dir, tmp_path / "killed.err") as daemon:
-        wait_until(lambda: _loading(paths.database) or daemon.proc.poll() is not None, 120, 0.01)
+        freeze_mid_load(daemon, paths.database)
         daemon.kill()
         assert daemon.proc.returncode == -signal.SIGKILL, daemon.stderr()
-    assert _loading(paths.database), "the daemon ended its load before the test could kill it"
+    assert _loading(paths.database)
 
     with DaemonProcess(env, paths.state_dir, tmp_path / "again.err") as daemon:
         assert wait_until(lambda: daemon.log_events("first_load_done"), 120), daemon.stderr()
@@ -252,8 +288,7 @@ def test_during_the_first_load_reports_show_nothing_and_appends_are_read_after(
         return json.loads(agenttail_cli(env, "status", "--json"))
 
     with DaemonProcess(env, paths.state_dir, tmp_path / "daemon.err") as daemon:
-        assert wait_until(lambda: _loading(paths.database), 120, 0.01), daemon.stderr()
-        os.kill(daemon.pid, signal.SIGSTOP)
+        freeze_mid_load(daemon, paths.database)
         try:
             report = daily(env)
             status = status_now()
