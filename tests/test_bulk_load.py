@@ -178,27 +178,28 @@ def _stopped(pid: int) -> bool:
     return True
 
 
-def freeze_mid_load(daemon: DaemonProcess, database: Path) -> None:
-    """SIGSTOP the daemon at a moment its first load has stored events and not ended.
+def freeze_mid_load(proc: subprocess.Popen[bytes], database: Path) -> None:
+    """SIGSTOP ``proc`` (a scan or daemon) at a moment its bulk load has stored events and not
+    ended.
 
     A small corpus loads in well under a second, with one commit just before the load ends:
-    so the daemon runs a few milliseconds at a time and the store is looked at while it is
+    so the process runs a few milliseconds at a time and the store is looked at while it is
     frozen, which cannot miss that window the way polling a running process can.
     """
     started = wait_until(
-        lambda: _loading(database, stored=False) or daemon.proc.poll() is not None, 120, 0.002
+        lambda: _loading(database, stored=False) or proc.poll() is not None, 120, 0.002
     )
-    assert started and daemon.proc.poll() is None, daemon.stderr()
+    assert started and proc.poll() is None, "the load never began"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        os.kill(daemon.pid, signal.SIGSTOP)
-        assert wait_until(lambda: _stopped(daemon.pid), 10, 0.001)
+        os.kill(proc.pid, signal.SIGSTOP)
+        assert wait_until(lambda: _stopped(proc.pid), 10, 0.001)
         if _loading(database):
             return
         assert _loading(database, stored=False), "the load ended between two looks"
-        os.kill(daemon.pid, signal.SIGCONT)
+        os.kill(proc.pid, signal.SIGCONT)
         time.sleep(0.003)
-    raise AssertionError("the first load stored nothing in 120 s")
+    raise AssertionError("the bulk load stored nothing in 120 s")
 
 
 def unambiguous_corpus(claude_dir: Path) -> Any:
@@ -234,12 +235,10 @@ def test_a_scan_killed_during_the_bulk_load_is_read_again(claude_dir: Path) -> N
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
-    while scan.poll() is None and not _loading(database) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    freeze_mid_load(scan, database)
     scan.kill()
     scan.wait()
-    assert scan.returncode == -signal.SIGKILL, "the scan ended before the test could kill it"
+    assert scan.returncode == -signal.SIGKILL
     assert _loading(database)
 
     report = agenttail_daily(env)  # scan again, then the daily report
@@ -260,7 +259,7 @@ def test_a_daemon_killed_during_its_first_load_reads_everything_again(
     env = daemon_env()
     paths = AppPaths.resolve()
     with DaemonProcess(env, paths.state_dir, tmp_path / "killed.err") as daemon:
-        freeze_mid_load(daemon, paths.database)
+        freeze_mid_load(daemon.proc, paths.database)
         daemon.kill()
         assert daemon.proc.returncode == -signal.SIGKILL, daemon.stderr()
     assert _loading(paths.database)
@@ -288,7 +287,7 @@ def test_during_the_first_load_reports_show_nothing_and_appends_are_read_after(
         return json.loads(agenttail_cli(env, "status", "--json"))
 
     with DaemonProcess(env, paths.state_dir, tmp_path / "daemon.err") as daemon:
-        freeze_mid_load(daemon, paths.database)
+        freeze_mid_load(daemon.proc, paths.database)
         try:
             report = daily(env)
             status = status_now()
