@@ -131,7 +131,10 @@ def test_status_json_starts_lean() -> None:
     names, stdout = imported_modules("status", "--json")
     assert json.loads(stdout)  # a real status ran
     assert "agenttail.daemon.lifecycle" in names  # it did look for a running daemon
+    assert "agenttail.upload.outbox" in names  # and counted the outbox
     assert loaded(names, HEAVY_FOR_READERS) == []
+    # The outbox's counts need neither the Retry-After date parser nor gzip (~7 ms).
+    assert loaded(names, ("email", "gzip")) == []
     others = tuple(m for m in COMMAND_MODULES if m != "agenttail.status_cli")
     assert loaded(names, others) == []
 

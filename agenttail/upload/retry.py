@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 RETRY_AFTER_CAP_S = 900.0
@@ -36,6 +35,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     text = value.strip()
     if text.isdigit():
         return min(float(text), RETRY_AFTER_CAP_S)
+    from email.utils import parsedate_to_datetime  # ~6 ms: `status` imports this module
+
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

@@ -7,7 +7,6 @@ into an ``Outcome``. The ``httpx.Client`` passed in is the transport seam for te
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -78,6 +77,8 @@ def send(
     timeout: float,
     now: datetime,
 ) -> Outcome:
+    import gzip
+
     import httpx  # imported on first send: `status` and `report` never pay for it
 
     headers = {
