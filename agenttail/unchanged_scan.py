@@ -87,10 +87,11 @@ def answer(*, as_json: bool) -> bool:
 
 def rediscover_moved_inputs(pipeline: Pipeline, trace: DiscoveryTrace, report: SweepReport) -> None:
     """Sweep again the agents whose discovery read agenttail's store (Aider looks in every
-    project folder the store knows) when this scan's own reading changed what they read, so
-    the manifest recorded now holds (else the next scan would sweep in full once more)."""
+    project folder the store knows) when this scan's own reading changed what they read: their
+    files there are read now, and the manifest recorded holds (else the next scan would sweep
+    in full once more). Runs after the drain (and a bulk load's rollups), with its own queue."""
     from agenttail.agents.registry import load_agents
-    from agenttail.daemon.runner import drain
+    from agenttail.daemon.runner import Pipeline, drain
     from agenttail.store import Store, sweep_manifest
 
     for _ in range(2):  # what the second drain stores could move them again, rarely
@@ -100,15 +101,18 @@ def rediscover_moved_inputs(pipeline: Pipeline, trace: DiscoveryTrace, report: S
             if sweep_manifest.store_inputs(store.conn, list(trace.inputs)) == trace.inputs:
                 return
         agents = load_agents(set(trace.input_agents))  # new instances: Aider caches its list
+        again = Pipeline(
+            pipeline.paths, pipeline.config, agents, on_outcome=pipeline.totals.add, workers=1
+        )
         trace.inputs.clear()
         with tracing(trace):
-            again = pipeline.sweep(retry_failed=True, agents=agents)
-        drain(pipeline)
-        report.per_agent.update(again.per_agent)
+            found = again.sweep(retry_failed=True)
+        drain(again)
+        report.per_agent.update(found.per_agent)
         report.discovered = sum(report.per_agent.values())
-        report.enqueued += again.enqueued
-        report.backing_off += again.backing_off
-        report.problems += again.problems
+        report.enqueued += found.enqueued
+        report.backing_off += found.backing_off
+        report.problems += found.problems
 
 
 def record(

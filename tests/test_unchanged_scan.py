@@ -215,3 +215,30 @@ def test_a_folder_changed_moments_before_the_sweep_cannot_vouch_for_it(tmp_path:
     assert trace.settled() is None
     trace.list_folder(str(recent))
     assert trace.settled() == f"modified too recently to vouch for: {recent}"
+
+
+def test_aider_history_in_a_project_first_stored_by_this_scan_is_read_and_vouched_for(
+    tmp_path: Path, claude_dir: Path
+) -> None:
+    """Aider's history lives in the project folder, which discovery learns from the store: a
+    scan that stores a project's first session looks there before recording its manifest."""
+    project = tmp_path / "work" / "shop"
+    project.mkdir(parents=True)
+    shutil.copyfile(
+        FIXTURES / "aider" / "root" / ".aider.chat.history.md", project / ".aider.chat.history.md"
+    )
+    session = ClaudeSession(claude_dir, cwd=str(project))
+    session.write(
+        session.prompt("hi", "2026-11-20T10:00:00Z"),
+        session.assistant("2026-11-20T10:00:05Z", "m1"),
+    )
+    age(tmp_path)
+    env = debug_env()
+    first, fast = scan(env)
+    assert not fast and first["per_agent"]["aider"] == 1 and first["per_agent"]["claude_code"] == 1
+    assert first["processed"] == 2  # the Claude session, then the history in its folder
+    history = (project / ".aider.chat.history.md").read_text()
+    report = json.loads(agenttail_cli(env, "report", "daily", "--json", "-z", "UTC"))
+    estimated = [{"agent": "aider", "estimated_requests": history.count("> Tokens:")}]
+    assert report["notes"] == estimated
+    answered(env)

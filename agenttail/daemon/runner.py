@@ -102,25 +102,18 @@ class Pipeline:
         with Store(self.paths.database, readonly=True) as store:
             return not store.holds_events()
 
-    def sweep(
-        self, *, retry_failed: bool = False, agents: Sequence[Agent] | None = None
-    ) -> SweepReport:
-        """Queue what changed, of every agent or only of ``agents`` (then the folders the
-        last full sweep could not read stay as they were recorded)."""
+    def sweep(self, *, retry_failed: bool = False) -> SweepReport:
         with Store(self.paths.database, readonly=True) as store:
             known = store.sessions()
             recorded = store.discovery_problems()
-        coordinator = self.coordinator
-        if agents is not None:
-            coordinator = SweepCoordinator(agents, self.queue, self.clock)
-        report = coordinator.sweep(known, retry_failed=retry_failed)
+        report = self.coordinator.sweep(known, retry_failed=retry_failed)
         log.info(
             "sweep_done",
             discovered=report.discovered,
             enqueued=report.enqueued,
             backing_off=report.backing_off,
         )
-        if agents is None and set(report.problems) != set(recorded):  # a writer only then
+        if set(report.problems) != set(recorded):  # a writer only when something changed
             for problem in report.problems:
                 log.warning(
                     "folder_unreadable", agent=problem.agent, path=problem.path, error=problem.error
