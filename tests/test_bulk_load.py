@@ -18,9 +18,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -36,6 +37,8 @@ from tests.corpus import write_corpus
 from tests.daemon_process import DaemonProcess, daemon_env, wait_until
 from tests.helpers import ClaudeSession, agenttail_cli, agenttail_daily
 from tests.test_doctor_agents import fixture_home
+
+P = TypeVar("P")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -178,13 +181,14 @@ def _stopped(pid: int) -> bool:
     return True
 
 
-def freeze_mid_load(proc: subprocess.Popen[bytes], database: Path) -> None:
+def freeze_mid_load(proc: subprocess.Popen[bytes], database: Path) -> bool:
     """SIGSTOP ``proc`` (a scan or daemon) at a moment its bulk load has stored events and not
     ended.
 
     A small corpus loads in well under a second, with one commit just before the load ends:
     so the process runs a few milliseconds at a time and the store is looked at while it is
-    frozen, which cannot miss that window the way polling a running process can.
+    frozen. False when the load still ended between two looks (a loaded machine can run the
+    process far longer than one step): ``started_frozen_mid_load`` then starts it again.
     """
     started = wait_until(
         lambda: _loading(database, stored=False) or proc.poll() is not None, 120, 0.002
@@ -195,11 +199,30 @@ def freeze_mid_load(proc: subprocess.Popen[bytes], database: Path) -> None:
         os.kill(proc.pid, signal.SIGSTOP)
         assert wait_until(lambda: _stopped(proc.pid), 10, 0.001)
         if _loading(database):
-            return
-        assert _loading(database, stored=False), "the load ended between two looks"
+            return True
+        if not _loading(database, stored=False):
+            return False
         os.kill(proc.pid, signal.SIGCONT)
         time.sleep(0.003)
     raise AssertionError("the bulk load stored nothing in 120 s")
+
+
+def started_frozen_mid_load(
+    start: Callable[[], P], process: Callable[[P], Any], database: Path
+) -> P:
+    """``start()`` a scan or daemon and SIGSTOP it mid-load (``freeze_mid_load``); when its load
+    ends between two looks, kill it and start again on a new store (and log), up to 5 times."""
+    for _ in range(5):
+        started = start()
+        proc = process(started)
+        if freeze_mid_load(proc, database):
+            return started
+        proc.kill()
+        proc.wait()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            database.with_name(database.name + suffix).unlink(missing_ok=True)
+        AppPaths.resolve().log_file.unlink(missing_ok=True)
+    raise AssertionError("the load ended between two looks in 5 starts")
 
 
 def unambiguous_corpus(claude_dir: Path) -> Any:
@@ -229,13 +252,16 @@ def test_a_scan_killed_during_the_bulk_load_is_read_again(claude_dir: Path) -> N
     expected = unambiguous_corpus(claude_dir)
     env = dict(os.environ)
     database = AppPaths.resolve().database
-    scan = subprocess.Popen(
-        [sys.executable, "-m", "agenttail", "scan"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    freeze_mid_load(scan, database)
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "agenttail", "scan"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    scan = started_frozen_mid_load(start, lambda proc: proc, database)
     scan.kill()
     scan.wait()
     assert scan.returncode == -signal.SIGKILL
@@ -258,8 +284,12 @@ def test_a_daemon_killed_during_its_first_load_reads_everything_again(
     expected = unambiguous_corpus(claude_dir)
     env = daemon_env()
     paths = AppPaths.resolve()
-    with DaemonProcess(env, paths.state_dir, tmp_path / "killed.err") as daemon:
-        freeze_mid_load(daemon.proc, paths.database)
+    first = started_frozen_mid_load(
+        lambda: DaemonProcess(env, paths.state_dir, tmp_path / "killed.err"),
+        lambda daemon: daemon.proc,
+        paths.database,
+    )
+    with first as daemon:
         daemon.kill()
         assert daemon.proc.returncode == -signal.SIGKILL, daemon.stderr()
     assert _loading(paths.database)
@@ -286,8 +316,12 @@ def test_during_the_first_load_reports_show_nothing_and_appends_are_read_after(
     def status_now() -> Any:
         return json.loads(agenttail_cli(env, "status", "--json"))
 
-    with DaemonProcess(env, paths.state_dir, tmp_path / "daemon.err") as daemon:
-        freeze_mid_load(daemon.proc, paths.database)
+    frozen = started_frozen_mid_load(
+        lambda: DaemonProcess(env, paths.state_dir, tmp_path / "daemon.err"),
+        lambda daemon: daemon.proc,
+        paths.database,
+    )
+    with frozen as daemon:
         try:
             report = daily(env)
             status = status_now()
