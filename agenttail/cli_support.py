@@ -18,7 +18,7 @@ import click
 import orjson
 
 from agenttail.config import Config, load_config
-from agenttail.errors import EX_SOFTWARE, AgenttailError
+from agenttail.errors import EX_INTERRUPTED, EX_SOFTWARE, AgenttailError
 from agenttail.paths import AppPaths
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,5 +148,7 @@ class AgenttailGroup(click.Group):
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: the shell's code, not click's "Aborted!" and 1
+            sys.exit(EX_INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the edge: a bug becomes a logged summary
             _internal_error(ctx, exc)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import sys
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command Ctrl-C stopped
-
 
 def main() -> None:
     try:
@@ -26,8 +24,10 @@ def main() -> None:
         from agenttail.cli import main as cli
 
         cli()
-    except KeyboardInterrupt:  # Ctrl-C before click took over (while modules load): no traceback
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:  # Ctrl-C while the CLI's modules load: no traceback
+        from agenttail.errors import EX_INTERRUPTED
+
+        sys.exit(EX_INTERRUPTED)
     finally:
         _skip_final_collection()
 

@@ -20,6 +20,7 @@ EX_CANTCREAT = 73  # the state folder or the store cannot be written
 EX_IOERR = 74  # the disk is full or an I/O error stopped the command
 EX_TEMPFAIL = 75  # try again later: another daemon runs, uploads still wait, store locked
 EX_CONFIG = 78  # invalid configuration
+EX_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, what a shell shows for a command it stopped)
 
 
 class AgenttailError(Exception):

@@ -22,14 +22,10 @@ from agenttail.cli_support import settings
 def top(once: bool, interval: float) -> None:
     """A live view: today's cost per agent, the active block, latest requests, tool failures
     (q quits)."""
-    try:  # Ctrl-C while the view starts quits as Ctrl-C in it does (run_top takes it over)
-        from agenttail.config import custom_prices
-        from agenttail.report import resolve_timezone
-        from agenttail.top import run_top
+    from agenttail.config import custom_prices
+    from agenttail.report import resolve_timezone
+    from agenttail.top import run_top
 
-        paths, config = settings(strict=False)
-        tz = resolve_timezone(None)
-        prices = custom_prices(config)
-    except KeyboardInterrupt:
-        sys.exit(0)
-    sys.exit(run_top(paths, tz, prices, once=once, interval=interval))
+    paths, config = settings(strict=False)
+    tz = resolve_timezone(None)
+    sys.exit(run_top(paths, tz, custom_prices(config), once=once, interval=interval))
