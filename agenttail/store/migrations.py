@@ -433,3 +433,12 @@ def m011_sweep_manifest(db: Database) -> None:
         "CREATE TABLE sweep_manifest (id INTEGER PRIMARY KEY CHECK (id = 1),"
         " manifest TEXT NOT NULL)"
     )
+
+
+@migration
+def m012_outbox_index_only_with_upload(db: Database) -> None:
+    """The outbox's index of waiting rows (m003's ``events_outbox``) is kept only while upload
+    is configured: without it every commit wrote about two index pages for rows that nothing
+    would ever send. The uploader builds it again before its first flush
+    (``upload/outbox.py``), so rows stored meanwhile still wait as before."""
+    db.execute("DROP INDEX IF EXISTS events_outbox")

@@ -5,6 +5,7 @@ request starts after ``stop()``, the request in flight gets ``STOP_GRACE_S``, an
 thread is left behind (a daemon thread, gone with the process). A batch abandoned that way
 stays in the outbox with its Idempotency-Key and is sent again after the next start.
 A reload (SIGHUP) hands the loop new ``upload.*`` settings; they apply from the next flush.
+Without settings it only stops the store indexing rows for upload (``outbox.stop_tracking``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import structlog
 
 from agenttail.config import Config, ConfigError
 from agenttail.daemon.pause import is_disk_full
+from agenttail.store import Store
+from agenttail.upload.outbox import stop_tracking
 from agenttail.upload.settings import UploadSettings, upload_settings
 from agenttail.upload.uploader import Uploader
 
@@ -63,8 +66,20 @@ class UploadLoop:
         with self._lock:
             if self._settings is None:
                 log.info("upload_disabled", reason="no upload.url: events stay local")
+                self._stop_tracking()
                 return
             self._start_thread()
+
+    def _stop_tracking(self) -> None:
+        """No upload: the store stops indexing rows for it (an index left from an earlier
+        configuration); they are indexed again when upload is configured."""
+        if not self.database.exists():
+            return
+        try:
+            with Store(self.database) as store:
+                stop_tracking(store)
+        except sqlite3.Error as exc:  # the next start tries again
+            log.warning("outbox_index_kept", error=str(exc))
 
     def _start_thread(self) -> None:
         if self._thread is not None or self._stopping.is_set():
@@ -117,6 +132,7 @@ class UploadLoop:
                     return
                 uploader, settings = self._current()
                 if uploader is None or settings is None:
+                    self._stop_tracking()
                     wait = None  # upload turned off by a reload: sleep until the next one
                     continue
                 try:

@@ -5,6 +5,11 @@ the wire events (and so the Idempotency-Key) and tags the rows with ``upload_bat
 2xx sets ``sent_revision`` to the revision that was sent, so a revision bumped meanwhile stays
 pending. Every change here is one ``BEGIN IMMEDIATE`` transaction: a kill at any point leaves
 either the claim or nothing, and an unacked batch is simply sent again.
+
+The partial index of waiting rows exists only while upload is configured (``track_waiting``,
+``stop_tracking``): without upload nothing reads it, and every commit would write to it.
+Every stored row still carries its revisions, so when upload is configured later the index
+is built again and what is within ``retention_days`` is sent, as if it had waited all along.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from agenttail.upload.wire import COLUMNS, batch_id, encoded_size, wire_event
 
 DAY_MS = 86_400_000
 WAITING = "sent_revision < revision AND upload_batch IS NULL"
+WAITING_INDEX = "events_outbox"
 PRESSURE_LEVELS = ((0.5, "ok"), (0.8, "elevated"), (1.0, "high"))
 
 
@@ -31,6 +37,34 @@ class Limits:
     max_bytes: int = 1_000_000
     retention_days: int = 30
     max_pending: int = 1_000_000
+
+
+def _indexed(store: Store) -> bool:
+    found = store.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [WAITING_INDEX])
+    return found.fetchone() is not None
+
+
+def track_waiting(store: Store) -> None:
+    """Index the waiting rows (one pass over the events, the first time upload runs)."""
+    from agenttail.store.bulk import unfinished
+
+    if _indexed(store):
+        return
+    with store.transaction():
+        # A bulk load restores the indexes it found at its start: creating one now would make
+        # its restore fail; its next flush creates the index after the load.
+        if not unfinished(store.conn):
+            store.conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {WAITING_INDEX} ON events (updated_at, event_id)"
+                f" WHERE {WAITING}"
+            )
+
+
+def stop_tracking(store: Store) -> None:
+    """Upload is not configured (any more): stop indexing rows nothing will send."""
+    if _indexed(store):
+        with store.transaction():
+            store.conn.execute(f"DROP INDEX IF EXISTS {WAITING_INDEX}")
 
 
 def pressure(pending: int, cap: int) -> str:
@@ -301,15 +335,20 @@ class Outbox:
         return row is None and self._pending_batch() is None
 
 
-def upload_status(store: Store | None, now_ms: int, max_pending: int) -> dict[str, Any]:
-    """The ``upload`` section of ``status --json``."""
+def upload_status(
+    store: Store | None, now_ms: int, max_pending: int, *, configured: bool = True
+) -> dict[str, Any]:
+    """The ``upload`` section of ``status --json``. Without upload configured no row waits
+    (nothing would send it; nor is there an index to count them by)."""
     if store is None or "upload_state" not in store.table_names():
         return {"pending_events": 0, "queue_pressure": "ok", "initialized": False}
     conn = store.conn
     state = next(iter(store.query("SELECT * FROM upload_state")))
-    waiting, oldest = conn.execute(
-        f"SELECT count(*), min(updated_at) FROM events WHERE {WAITING}"
-    ).fetchone()
+    waiting, oldest = 0, None
+    if configured:
+        waiting, oldest = conn.execute(
+            f"SELECT count(*), min(updated_at) FROM events WHERE {WAITING}"
+        ).fetchone()
     batches: dict[str, dict[str, Any]] = {
         r["state"]: r
         for r in store.query(

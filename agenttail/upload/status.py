@@ -23,7 +23,7 @@ def status_section(store: Store | None, config: Config | None = None) -> dict[st
         settings, cap, error = None, 1_000_000, str(exc)
     from agenttail.upload.outbox import upload_status
 
-    data = upload_status(store, now_ms(), cap)
+    data = upload_status(store, now_ms(), cap, configured=settings is not None)
     data["configured"] = settings is not None
     data["exporter"] = None if settings is None else settings.exporter
     data["url"] = None if settings is None else settings.url

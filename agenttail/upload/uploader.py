@@ -20,7 +20,7 @@ from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.store import Store
 from agenttail.upload.exporters import Exporter, make_exporter
 from agenttail.upload.exporters.base import Batch, Outcome, Verdict, send
-from agenttail.upload.outbox import Limits, Outbox
+from agenttail.upload.outbox import Limits, Outbox, track_waiting
 from agenttail.upload.privacy import ProjectPolicy
 from agenttail.upload.retry import Backoff
 from agenttail.upload.settings import UploadSettings
@@ -96,6 +96,7 @@ class Uploader:
         report = FlushReport()
         end = self.clock.monotonic() + deadline_s
         with Store(self.database) as store:
+            track_waiting(store)
             outbox = Outbox(store, self.policy, self.settings.send_git_branch, self.limits)
             if retry_set_aside:
                 outbox.retry_set_aside()

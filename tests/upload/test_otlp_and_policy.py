@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from agenttail.config import ConfigError, load_config
 from agenttail.store import Store
-from agenttail.upload.outbox import WAITING, pressure
+from agenttail.upload.outbox import WAITING, WAITING_INDEX, pressure
 from agenttail.upload.retry import Backoff, parse_retry_after
 from agenttail.upload.settings import upload_settings
 from agenttail.upload.status import status_section
@@ -161,16 +161,43 @@ def test_age_retention_drops_and_counts(receiver: Receiver, tmp_path: Path) -> N
     assert report.dropped == len(stored_events()) and not receiver.requests
 
 
-def test_pending_query_uses_the_partial_index(tmp_path: Path) -> None:
-    write_sessions(tmp_path / "claude", sessions=1, turns=1)
-    scan()
+def indexes() -> set[str]:
+    with Store(database(), readonly=True) as store:
+        return {
+            r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+
+
+def test_without_upload_no_row_is_indexed_for_it_and_history_is_sent_once_configured(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    write_sessions(tmp_path / "claude", sessions=1, turns=2)
+    scan()  # no upload.url: every commit skips the outbox's index
+    assert WAITING_INDEX not in indexes()
     with Store(database()) as store:
+        assert status_section(store)["pending_events"] == 0  # nothing would send them
+
+    up = uploader(settings(receiver.url), FakeClock())  # configured later
+    try:
+        assert up.flush(60).drained
+    finally:
+        up.close()
+    assert set(receiver.events) == set(stored_events())  # everything stored meanwhile
+    assert WAITING_INDEX in indexes()
+    with Store(database()) as store:  # the uploader's pending query reads that index
         plan = store.conn.execute(
             f"EXPLAIN QUERY PLAN SELECT event_id FROM events WHERE {WAITING} "
             "ORDER BY updated_at, event_id LIMIT 10"
         ).fetchall()
     text = " ".join(str(row) for row in plan)
-    assert "USING INDEX events_outbox" in text or "USING COVERING INDEX events_outbox" in text
+    assert f"USING INDEX {WAITING_INDEX}" in text or f"USING COVERING INDEX {WAITING_INDEX}" in text
+
+    from agenttail.upload.loop import UploadLoop
+
+    idle = UploadLoop(database(), None)  # the daemon started again without upload.url
+    idle.start()
+    idle.stop()
+    assert WAITING_INDEX not in indexes()
 
 
 def test_queue_pressure_levels() -> None:
