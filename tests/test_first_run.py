@@ -122,3 +122,14 @@ def test_documented_read_commands_work_as_written_on_the_venv_path(claude_dir: P
         assert done.returncode == 0, (line, done.stderr)
         ran += 1
     assert ran >= 8
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """``.ci/run`` runs the tests exactly as the README tells a developer to (nothing weaker,
+    no other options)."""
+    readme = README.read_text(encoding="utf-8")
+    documented = next(line for line in readme.splitlines() if "-m pytest" in line)
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    ran = next(line for line in ci.splitlines() if "-m pytest" in line)
+    test_command = re.compile(r"\S*python -m pytest.*$")
+    assert test_command.search(ran)[0] == test_command.search(documented.strip())[0]  # type: ignore[index]
