@@ -93,11 +93,19 @@ def test_full_disk_pauses_then_catches_up_once(
         stderr_before = len(daemon.stderr().splitlines())
 
         filler = fill(small_disk)
-        for index, session in enumerate(sessions):  # far more than the WAL's slack
-            write_requests(session, index * 10_000 + 5, 400)
-        expected = (15 + 1200, (15 + 1200) * OUTPUT_TOKENS)
+        # Blocks the store frees after the fill (an idle checkpoint cutting the WAL) give the
+        # daemon slack of varying size: append rounds until it meets the full disk.
+        per_session = 5
+        for _ in range(8):
+            for index, session in enumerate(sessions):
+                write_requests(session, index * 10_000 + per_session, 400)
+            per_session += 400
+            if wait_until(lambda: conditions(env, from_daemon=True) == ["disk_full"], 20):
+                break
+        else:
+            raise AssertionError(f"no disk_full after {per_session} requests per session")
+        expected = (3 * per_session, 3 * per_session * OUTPUT_TOKENS)
 
-        assert wait_until(lambda: conditions(env, from_daemon=True) == ["disk_full"], 30)
         scan = run_agenttail(env, "scan")
         assert scan.returncode != 0 and "disk is full" in scan.stderr
         assert "Traceback" not in scan.stderr
