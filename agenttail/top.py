@@ -20,7 +20,7 @@ import termios
 import time
 import tty
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from agenttail.display import dollars, unique_prefixes
 from agenttail.errors import AgenttailError
 from agenttail.paths import AppPaths
 from agenttail.report import active_block, today_options
+from agenttail.signal_pipe import SignalPipe
 from agenttail.store import Store, store_problem
 
 if TYPE_CHECKING:
@@ -330,20 +331,8 @@ def ctrl_c() -> Iterator[int]:
     background of a script or CI run): Ctrl-C is how this view quits, and a piped ``top``
     would otherwise never stop on it.
     """
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-
-    def interrupted(_signum: int, _frame: object) -> None:
-        with suppress(BlockingIOError):  # the pipe is full: it is readable already
-            os.write(wake_write, b"\0")
-
-    previous = signal.signal(signal.SIGINT, interrupted)
-    try:
-        yield wake_read
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        os.close(wake_read)
-        os.close(wake_write)
+    with SignalPipe(signal.SIGINT) as pipe:
+        yield pipe.read_fd
 
 
 def _ready(fds: list[int], timeout: float) -> list[int]:

@@ -42,8 +42,14 @@ def run_on_terminal(timeout: float = 60) -> str:
             seen += os.read(master, 65536)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-        os.close(master)
+        try:
+            status = proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:  # reaped here, so a hang fails this test only
+                proc.kill()
+                proc.wait()
+            os.close(master)
+    assert status == 0
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
 
 

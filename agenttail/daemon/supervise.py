@@ -32,6 +32,7 @@ from agenttail.daemon.pause import RETRY_S, is_disk_full
 from agenttail.daemon.runner import Pipeline
 from agenttail.logs import configure_logging
 from agenttail.paths import AppPaths
+from agenttail.signal_pipe import signal_events
 from agenttail.store import Store
 from agenttail.upload.loop import upload_loop
 
@@ -165,11 +166,6 @@ def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:
         sys.stderr.write(f"agenttail: {exc}\n")
         return EX_TEMPFAIL
     stop, reload = threading.Event(), threading.Event()
-    previous = {
-        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: stop.set()),
-        signal.SIGINT: signal.signal(signal.SIGINT, lambda *_: stop.set()),
-        signal.SIGHUP: signal.signal(signal.SIGHUP, lambda *_: reload.set()),
-    }
 
     def reload_config() -> Config:
         fresh = load_config(paths)
@@ -178,25 +174,24 @@ def serve(paths: AppPaths, config: Config, agents: Sequence[Agent]) -> int:
 
     notifier = Notifier()
     try:
-        if not wait_for_space(paths, stop, notifier):
-            runtime_state_file(paths).unlink(missing_ok=True)
-            return 0
-        daemon = Daemon(Pipeline(paths, config, agents))
-        daemon.attach(upload_loop(paths, config))
-        if config.get("dashboard.serve"):
-            from agenttail.dashboard.launch import DaemonDashboard
+        with signal_events({signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: reload}):
+            if not wait_for_space(paths, stop, notifier):
+                runtime_state_file(paths).unlink(missing_ok=True)
+                return 0
+            daemon = Daemon(Pipeline(paths, config, agents))
+            daemon.attach(upload_loop(paths, config))
+            if config.get("dashboard.serve"):
+                from agenttail.dashboard.launch import DaemonDashboard
 
-            daemon.attach(DaemonDashboard(paths, config))
-        supervise(
-            daemon,
-            stop,
-            reload,
-            reload_config=reload_config,
-            notifier=notifier,
-            state_file=runtime_state_file(paths),
-        )
+                daemon.attach(DaemonDashboard(paths, config))
+            supervise(
+                daemon,
+                stop,
+                reload,
+                reload_config=reload_config,
+                notifier=notifier,
+                state_file=runtime_state_file(paths),
+            )
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         lock.release()
     return 0
