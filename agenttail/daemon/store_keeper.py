@@ -12,6 +12,7 @@ same file, so nothing is counted twice). No restart is needed for new usage to s
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -68,13 +69,7 @@ def store_problem(path: Path) -> str | None:
 SQLITE_HEADER = b"SQLite format 3\0"
 
 
-def _damaged_in_place(path: Path) -> str | None:
-    """A cheap look at the file under an open connection: empty, or not SQLite any more."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError:
-        return None
+def _header_damage(header: bytes) -> str | None:
     if not header:
         return "empty (0 bytes)"
     if header != SQLITE_HEADER:
@@ -90,6 +85,46 @@ class StoreKeeper:
         self.on_rebuilt = on_rebuilt
         self.rebuilds = 0
         self._lock = threading.Lock()
+        self._reader: tuple[Identity, int] | None = None  # see _damaged_in_place
+
+    def _damaged_in_place(self) -> str | None:
+        """A cheap look at the file under an open connection: empty, or not SQLite any more.
+
+        Read through one descriptor kept open per file, never one opened and closed here:
+        closing any descriptor of a file drops every POSIX lock this process holds on it,
+        SQLite's included, and another process's writer would then take itself for the last
+        connection and checkpoint and delete the WAL under the daemon's (a corrupt store).
+        """
+        with self._lock:
+            current = file_identity(self.path)
+            if current is None:
+                return None
+            if self._reader is None or self._reader[0] != current:
+                try:
+                    fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                except OSError:
+                    return None
+                stat = os.fstat(fd)
+                # The old file's locks go with its descriptor: its connections are leaving it.
+                self._close_reader()
+                self._reader = ((stat.st_dev, stat.st_ino), fd)
+                if self._reader[0] != current:  # replaced between the stat and the open
+                    return None
+            try:
+                header = os.pread(self._reader[1], len(SQLITE_HEADER), 0)
+            except OSError:
+                return None
+        return _header_damage(header)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            os.close(self._reader[1])
+            self._reader = None
+
+    def close(self) -> None:
+        """After every connection on the store is closed (the daemon stops)."""
+        with self._lock:
+            self._close_reader()
 
     def _ensure(self) -> None:
         """Create the store when missing (caller holds the lock)."""
@@ -116,7 +151,7 @@ class StoreKeeper:
         A connection not followed yet (``opened_on`` None) adopts the file as it is now."""
         current = file_identity(self.path)
         if current is not None and opened_on in (None, current):
-            damage = _damaged_in_place(self.path)
+            damage = self._damaged_in_place()
             if damage is None:
                 return store, current
             # Truncated or overwritten under an open connection, which still reads its own
@@ -131,7 +166,7 @@ class StoreKeeper:
         """Whether a connection opened on ``opened_on`` is still on the store's file, undamaged."""
         if opened_on is None or file_identity(self.path) != opened_on:
             return False
-        return _damaged_in_place(self.path) is None
+        return self._damaged_in_place() is None
 
     def check(self) -> None:
         """For the sweep: a missing store is created before it is read."""
