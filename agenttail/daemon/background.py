@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from agenttail.config import Config
-from agenttail.daemon.pause import DiskFullPause
+from agenttail.daemon.pause import DiskFullPause, is_disk_full
 from agenttail.daemon.runner import FirstLoad, Pipeline
 from agenttail.daemon.store_keeper import StoreKeeper, file_identity, is_broken_store
 from agenttail.daemon.watch import Watcher
@@ -58,6 +58,7 @@ class Daemon:
         self.loading: threading.Thread | None = None
         self._phase = 0  # bumped when the first load starts and ends (published at once)
         self._steady = threading.Lock()  # the steady workers start once, never after stop
+        self._sweep_paused = False  # a sweep met a full disk: the next that succeeds clears it
 
     def _sweep_job(self) -> None:
         if self.first_load is not None:  # its own sweep covers discovery; one follows it
@@ -73,8 +74,18 @@ class Daemon:
                 self.keeper.recover(seen, str(exc))
                 self.pipeline.sweep()
             self.watcher.refresh()
-        except Exception:
-            log.exception("sweep_failed")
+        except Exception as exc:
+            if not is_disk_full(exc):
+                log.exception("sweep_failed")
+                return
+            self.pause.trip(str(exc))  # said once; swept again at the retry time
+            self._sweep_paused = True
+            retry_at = datetime.now(UTC) + timedelta(seconds=self.pause.retry_s)
+            self.scheduler.modify_job("sweep", next_run_time=retry_at)
+        else:
+            if self._sweep_paused:
+                self._sweep_paused = False
+                self.pause.clear()
 
     def attach(self, companion: Companion) -> None:
         self.companions.append(companion)
@@ -212,6 +223,7 @@ class Daemon:
         if self.loading is not None:  # it builds the rollups of what it stored
             self.loading.join()
         self.pipeline.workers.stop()
+        self.keeper.close()
         log.info("daemon_stopped")
 
     def run_until(self, stop: threading.Event, tick: float = 1.0) -> None:

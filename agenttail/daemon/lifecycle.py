@@ -157,11 +157,11 @@ def write_runtime_state(path: Path, data: Mapping[str, Any]) -> None:
     """What the running daemon watches and its conditions, for ``doctor`` and ``status``.
 
     Atomic (temp file + replace) when the disk allows. The file is padded to whole 4 KiB
-    blocks so that on a full disk, where no new block can be had, the state can still be
-    overwritten in place: that is when ``status`` most needs to read "disk full".
+    blocks, one spare, so that on a full disk, where no new block can be had, the state can
+    still be overwritten in place: that is when ``status`` most needs to read "disk full".
+    A state that outgrew the file even so is written compact, then without its watch list.
     """
-    body = orjson.dumps(data, option=orjson.OPT_INDENT_2)
-    body += b" " * (-len(body) % STATE_BLOCK)
+    body = _padded(orjson.dumps(data, option=orjson.OPT_INDENT_2))
     tmp = path.with_name(path.name + ".tmp")
     try:
         tmp.write_bytes(body)
@@ -171,20 +171,28 @@ def write_runtime_state(path: Path, data: Mapping[str, Any]) -> None:
         error = exc
         with contextlib.suppress(OSError):
             tmp.unlink()
+    smaller = {k: v for k, v in data.items() if k not in ("watches", "watched")}
+    candidates = (body, orjson.dumps(data), orjson.dumps(smaller))
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
         fd = None
     if fd is not None:
         try:
-            if os.fstat(fd).st_size >= len(body):
-                os.pwrite(fd, body + b" " * (os.fstat(fd).st_size - len(body)), 0)
+            size = os.fstat(fd).st_size
+            fitting = next((c for c in candidates if len(c) <= size), None)
+            if fitting is not None:
+                os.pwrite(fd, fitting + b" " * (size - len(fitting)), 0)
                 return
         except OSError:
             pass
         finally:
             os.close(fd)
     logger(__name__).warning("runtime_state_write_failed", path=str(path), error=repr(error))
+
+
+def _padded(body: bytes) -> bytes:
+    return body + b" " * (-len(body) % STATE_BLOCK + STATE_BLOCK)
 
 
 def read_runtime_state(path: Path) -> dict[str, Any] | None:

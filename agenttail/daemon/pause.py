@@ -1,6 +1,6 @@
 """A full disk pauses every worker at once, instead of failing every stream over and over.
 
-The first worker that meets ENOSPC or SQLITE_FULL trips the pause: it is logged once, the
+The first worker that meets ENOSPC or a full SQLite write trips the pause: it is logged once, the
 stream goes back to the queue (nothing is recorded against it: the disk, not the stream, is at
 fault, and a failure record could not be written anyway), and workers wait on their stop event
 until the retry time. After it, the next task is the probe: a commit that succeeds clears the
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agenttail.lazy_log import LazyLogger
+from agenttail.store import is_full
 
 log = LazyLogger(__name__)
 
@@ -26,10 +27,10 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """ENOSPC/EDQUOT from the OS, or SQLite's "database or disk is full"."""
+    """ENOSPC/EDQUOT from the OS, or SQLite's "database or disk is full" (``is_full``)."""
     if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
         return True
-    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+    return isinstance(exc, sqlite3.Error) and is_full(exc)
 
 
 class DiskFullPause:
@@ -82,6 +83,13 @@ class DiskFullPause:
             remaining = self._retry_at - time.monotonic() if self._since is not None else 0.0
         if remaining > 0:
             stop.wait(remaining)
+
+    def hold(self, error: str, stop: threading.Event) -> bool:
+        """Trip and wait for the retry time: whether to try again (not when ``stop`` is set).
+        For work that cannot go back to a queue (the end of a first load)."""
+        self.trip(error)
+        self.wait(stop)
+        return not stop.is_set()
 
     def describe(self) -> dict[str, Any] | None:
         """The condition for ``status`` (via the daemon's runtime state), or None."""

@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agenttail.agents.base import Agent, StreamRef
 from agenttail.clock import SYSTEM_CLOCK, Clock, now_ms
 from agenttail.config import Config
+from agenttail.daemon.pause import is_disk_full
 from agenttail.daemon.sweep import SweepCoordinator, SweepReport
 from agenttail.daemon.tasks import TaskQueue
 from agenttail.daemon.worker import Outcome, StreamProcessor, Workers
@@ -23,6 +25,9 @@ from agenttail.lazy_log import LazyLogger
 from agenttail.paths import AppPaths
 from agenttail.readers.base import ReadLimits
 from agenttail.store import Store, store_problem
+
+if TYPE_CHECKING:
+    from agenttail.store.bulk import BulkLoad
 
 log = LazyLogger(__name__)
 
@@ -123,11 +128,12 @@ class Pipeline:
         return report
 
     @contextmanager
-    def bulk_load(self) -> Iterator[bool]:
+    def bulk_load(self, on_full: Callable[[Exception], bool] | None = None) -> Iterator[bool]:
         """Drain a new store's first load in bulk (store/bulk.py): yields whether it does.
 
         The rollups are built when the block ends, also when it ends with an error: what was
-        stored is then complete up to each stream's watermark. One worker loads.
+        stored is then complete up to each stream's watermark. One worker loads. When that
+        build meets a full disk, ``on_full`` (if any) waits and says whether to try again.
         """
         with Store(self.paths.database) as store:
             load = store.begin_bulk_load()
@@ -141,10 +147,18 @@ class Pipeline:
                 self.bulk = False
                 self.workers.count = workers
                 if load is not None:
-                    try:
-                        load.finish()
-                    except sqlite3.Error as exc:  # a full disk: the next scan reads it all
-                        raise store_problem(exc, self.paths.database) from exc
+                    self._finish_load(load, on_full)
+
+    def _finish_load(self, load: BulkLoad, on_full: Callable[[Exception], bool] | None) -> None:
+        while True:
+            try:
+                load.finish()
+                return
+            except sqlite3.Error as exc:
+                if on_full is not None and is_disk_full(exc) and on_full(exc):
+                    continue  # space again: the rollups of everything loaded are built now
+                load.abandon()  # its next writer resets the store: every file is read again
+                raise store_problem(exc, self.paths.database) from exc
 
 
 # A drain allocates mostly short-lived objects without cycles (parsed lines, events, rows) that
@@ -171,11 +185,15 @@ class FirstLoad:
     never read a stream at the same time. Reports see no usage until it ends: the rollups are
     built in the transaction that ends it. ``stop`` ends it between batches; the rollups of
     what was stored are built then, and the next start reads the rest the usual way. A load
-    killed outright leaves the store to be reset and read again (store/bulk.py).
+    killed outright leaves the store to be reset and read again (store/bulk.py). When that
+    build meets a full disk, the daemon's pause shows it and the build is tried again at each
+    retry time, so nothing loaded is read twice.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.daemon_totals = pipeline.totals  # what the daemon has read, this load included
+        self.pause = pipeline.workers.pause  # the daemon's: a full disk shows in its status
+        self.paused = False  # by this load
         self.loader = Pipeline(
             pipeline.paths,
             pipeline.config,
@@ -195,11 +213,13 @@ class FirstLoad:
     def run(self) -> bool:
         """Sweep and load in bulk; False when the store holds events (nothing is read then)."""
         started = time.monotonic()
-        with self.loader.bulk_load() as bulk:
+        with self.loader.bulk_load(on_full=self._wait_for_space) as bulk:
             if not bulk:
                 return False
             self.streams = self.loader.sweep(retry_failed=True).enqueued
             drain(self.loader)
+        if self.paused and self.pause is not None:
+            self.pause.clear()
         totals = self.loader.totals
         log.info(
             "first_load_done",
@@ -210,6 +230,13 @@ class FirstLoad:
             seconds=round(time.monotonic() - started, 3),
         )
         return True
+
+    def _wait_for_space(self, exc: Exception) -> bool:
+        """Pause until the retry time; whether to try the build again (not when stopping)."""
+        if self.pause is None:
+            return False
+        self.paused = True
+        return self.pause.hold(str(exc), self.loader.workers.stop_event)
 
     def progress(self) -> dict[str, int]:
         """How many of the streams its sweep queued are read (0 of 0 before that sweep)."""

@@ -229,18 +229,30 @@ class Workers:
     def _open(self) -> StreamProcessor | None:
         """This worker's processor, None when the pool stops first. A store that cannot be
         opened at this moment (the daemon's steady workers start when its first load ends,
-        maybe while the file is being replaced) is tried again every half second."""
+        maybe while the file is being replaced) is tried again every half second; on a full
+        disk (a store reset by a first load that met it) the daemon pauses until there is
+        space, and asks for the sweep that reads everything again."""
+        tripped = False
         while True:
             try:
                 processor = self.make_processor(self.stop_event)
                 if self.keeper is not None:  # a connection whose file the keeper knows
                     processor.store.close()
                     processor.store, processor.store_identity = self.keeper.open()
-                return processor
             except (OSError, sqlite3.Error) as exc:
-                log.warning("store_open_failed", error=repr(exc))
-                if self.stop_event.wait(0.5):
+                if self.pause is not None and is_disk_full(exc):
+                    self.pause.trip(str(exc))
+                    tripped = True
+                    self.pause.wait(self.stop_event)
+                else:
+                    log.warning("store_open_failed", error=repr(exc))
+                    self.stop_event.wait(0.5)
+                if self.stop_event.is_set():
                     return None
+            else:
+                if tripped and self.pause is not None:
+                    self.pause.clear()
+                return processor
 
     def _run(self) -> None:
         processor = self._open()

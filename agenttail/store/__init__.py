@@ -53,6 +53,16 @@ BULK_COMMIT_S = 1.0  # a bulk load commits about once a second
 BULK_CACHE_KIB = 32 * 1024
 
 
+# SQLite's codes for a write that found no space: the -shm file is grown by writing to it, and
+# a full filesystem fails that as SQLITE_IOERR_SHMSIZE, not SQLITE_FULL.
+_FULL = ("SQLITE_FULL", "SQLITE_IOERR_SHMSIZE")
+
+
+def is_full(exc: sqlite3.Error) -> bool:
+    """SQLite met a full disk (or quota)."""
+    return getattr(exc, "sqlite_errorname", "") in _FULL
+
+
 def is_damage(exc: sqlite3.DatabaseError) -> bool:
     """A corrupt or foreign file, as opposed to a busy or locked database."""
     return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
@@ -83,9 +93,9 @@ def store_problem(exc: sqlite3.Error, path: Path) -> StoreError:
             path=path,
             exit_code=EX_CANTCREAT,
         )
-    if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR"):
+    if is_full(exc) or name.startswith("SQLITE_IOERR"):
         return StoreError(
-            f"{where} could not be written: {'the disk is full' if name == 'SQLITE_FULL' else exc}",
+            f"{where} could not be written: {'the disk is full' if is_full(exc) else exc}",
             "free some space and run the command again; nothing read so far is lost",
             path=path,
             exit_code=EX_IOERR,

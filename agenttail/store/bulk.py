@@ -135,9 +135,14 @@ class BulkLoad:
         return cls(conn, fd)
 
     def finish(self) -> None:
-        """Build the rollups from everything loaded and restore triggers and indexes (synced)."""
-        try:
-            self.conn.execute("PRAGMA synchronous = FULL")
-            _restore(self.conn, reset=False)
-        finally:
-            os.close(self.lock_fd)
+        """Build the rollups from everything loaded and restore triggers and indexes (synced).
+
+        After an error the load is still held: ``finish`` may be tried again (the disk was
+        full), or ``abandon`` leaves the store to be reset by its next writer.
+        """
+        self.conn.execute("PRAGMA synchronous = FULL")
+        _restore(self.conn, reset=False)
+        os.close(self.lock_fd)
+
+    def abandon(self) -> None:
+        os.close(self.lock_fd)
