@@ -86,7 +86,7 @@ class DiskFullPause:
 
     def hold(self, error: str, stop: threading.Event) -> bool:
         """Trip and wait for the retry time: whether to try again (not when ``stop`` is set).
-        For work that cannot go back to a queue (the end of a first load)."""
+        For work that cannot go back to a queue (the end of a first load, opening the store)."""
         self.trip(error)
         self.wait(stop)
         return not stop.is_set()

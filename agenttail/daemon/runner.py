@@ -159,6 +159,9 @@ class Pipeline:
                     continue  # space again: the rollups of everything loaded are built now
                 load.abandon()  # its next writer resets the store: every file is read again
                 raise store_problem(exc, self.paths.database) from exc
+            except BaseException:
+                load.abandon()
+                raise
 
 
 # A drain allocates mostly short-lived objects without cycles (parsed lines, events, rows) that
@@ -193,7 +196,6 @@ class FirstLoad:
     def __init__(self, pipeline: Pipeline) -> None:
         self.daemon_totals = pipeline.totals  # what the daemon has read, this load included
         self.pause = pipeline.workers.pause  # the daemon's: a full disk shows in its status
-        self.paused = False  # by this load
         self.loader = Pipeline(
             pipeline.paths,
             pipeline.config,
@@ -218,7 +220,7 @@ class FirstLoad:
                 return False
             self.streams = self.loader.sweep(retry_failed=True).enqueued
             drain(self.loader)
-        if self.paused and self.pause is not None:
+        if self.pause is not None:  # its last commit succeeded: there is space (if it paused)
             self.pause.clear()
         totals = self.loader.totals
         log.info(
@@ -235,7 +237,6 @@ class FirstLoad:
         """Pause until the retry time; whether to try the build again (not when stopping)."""
         if self.pause is None:
             return False
-        self.paused = True
         return self.pause.hold(str(exc), self.loader.workers.stop_event)
 
     def progress(self) -> dict[str, int]:

@@ -241,9 +241,8 @@ class Workers:
                     processor.store, processor.store_identity = self.keeper.open()
             except (OSError, sqlite3.Error) as exc:
                 if self.pause is not None and is_disk_full(exc):
-                    self.pause.trip(str(exc))
                     tripped = True
-                    self.pause.wait(self.stop_event)
+                    self.pause.hold(str(exc), self.stop_event)
                 else:
                     log.warning("store_open_failed", error=repr(exc))
                     self.stop_event.wait(0.5)
